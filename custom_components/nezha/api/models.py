@@ -1,0 +1,118 @@
+"""Version-neutral data models for a Nezha dashboard.
+
+Every dashboard generation (v0 token API today, v1 JWT and v2 personal access tokens later) is parsed
+into these classes, so the entities never see a generation's wire format. A value the dashboard did
+not send, or sent with the wrong type, is ``None`` (unknown), never a made-up zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Temperature:
+    """One temperature sensor of a server."""
+
+    name: str
+    celsius: float
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """What the agent reports about the machine (sent at connect and every few minutes)."""
+
+    platform: str | None = None
+    platform_version: str | None = None
+    cpu_models: tuple[str, ...] = ()
+    mem_total: int | None = None
+    disk_total: int | None = None
+    swap_total: int | None = None
+    arch: str | None = None
+    virtualization: str | None = None
+    boot_time: datetime | None = None
+    country_code: str | None = None
+    agent_version: str | None = None
+    gpu_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The agent's latest live measurements."""
+
+    cpu: float | None = None
+    mem_used: int | None = None
+    swap_used: int | None = None
+    disk_used: int | None = None
+    net_in_transfer: int | None = None
+    net_out_transfer: int | None = None
+    net_in_speed: int | None = None
+    net_out_speed: int | None = None
+    uptime: int | None = None
+    load_1: float | None = None
+    load_5: float | None = None
+    load_15: float | None = None
+    tcp_connections: int | None = None
+    udp_connections: int | None = None
+    processes: int | None = None
+    temperatures: tuple[Temperature, ...] = ()
+    gpu_usage: tuple[float, ...] = ()
+    """One percentage per GPU (v0 reports a single figure, later generations one per GPU)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A server (agent) known to the dashboard."""
+
+    id: int
+    name: str
+    tag: str = ""
+    last_active: datetime | None = None
+    """When the agent last reported; ``None`` if it never has since the dashboard started."""
+    ipv4: str | None = None
+    ipv6: str | None = None
+    display_index: int = 0
+    host: Host = field(default_factory=Host)
+    status: Status = field(default_factory=Status)
+
+
+@dataclass(frozen=True, slots=True)
+class ServersSnapshot:
+    """All servers in scope at one moment, keyed by id, with the dashboard's clock."""
+
+    servers: dict[int, Server]
+    dashboard_time: datetime | None
+    """The dashboard's ``Date`` header: freshness is judged by its clock, not Home Assistant's."""
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorPoint:
+    """One averaged round of a ping monitor; ``latency_ms == 0`` means the round failed."""
+
+    time: datetime
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """An ICMP or TCP ping monitor as seen from one server, with its recent points (oldest first)."""
+
+    id: int
+    server_id: int
+    name: str
+    points: tuple[MonitorPoint, ...] = ()
+
+    @property
+    def latest(self) -> MonitorPoint | None:
+        """The newest point, if any."""
+        return self.points[-1] if self.points else None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorsSnapshot:
+    """One server's monitors keyed by monitor id, with the dashboard's clock."""
+
+    server_id: int
+    monitors: dict[int, Monitor]
+    dashboard_time: datetime | None

@@ -1,0 +1,309 @@
+"""Client for the Nezha v0 dashboard token API (Nezha 0.x, last release v0.20.13).
+
+Real dashboards differ from their documentation (see NEZHA_API.md Part A): a bad token is HTTP 200
+with ``{"code": 403}``; empty lists are ``null`` in places; ``host``/``status`` keys are PascalCase;
+the order of servers is random; ``last_active`` is ``-62135596800`` for a server never seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .errors import (
+    NezhaAuthError,
+    NezhaConnectionError,
+    NezhaResponseError,
+    NezhaUnsupportedVersionError,
+)
+from .models import (
+    Host,
+    Monitor,
+    MonitorPoint,
+    MonitorsSnapshot,
+    Server,
+    ServersSnapshot,
+    Status,
+    Temperature,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds for a whole request, connect to last byte."""
+
+_CODE_OK = 0
+_CODE_FORBIDDEN = 403
+_CODE_NOT_FOUND = 404
+
+
+class NezhaV0Client:
+    """Reads servers and ping monitors from a Nezha v0 dashboard with an API token."""
+
+    api_version = "v0"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        token: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Use ``session`` (shared, owned by the caller) for a dashboard at ``url``."""
+        self._session = session
+        self._base = URL(url.rstrip("/"))
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def async_get_servers(self, tag: str | None = None) -> ServersSnapshot:
+        """Return every server in scope (one tag, or all when ``tag`` is empty) with live status."""
+        params = {"tag": tag} if tag else {}
+        payload, dashboard_time = await self._request("server/details", params)
+        servers: dict[int, Server] = {}
+        for item in _list_result(payload):
+            if (server := _parse_server(item)) is not None:
+                servers[server.id] = server
+        return ServersSnapshot(servers=dict(sorted(servers.items())), dashboard_time=dashboard_time)
+
+    async def async_get_monitors(self, server_id: int) -> MonitorsSnapshot:
+        """Return the ping monitors of one server with their last 24 hours of points.
+
+        A server the dashboard no longer knows has no monitors (it was deleted between two polls).
+        """
+        payload, dashboard_time = await self._request(f"monitor/{server_id}", {}, missing_ok=True)
+        monitors: dict[int, Monitor] = {}
+        if payload.get("code") != _CODE_NOT_FOUND:
+            for item in _list_result(payload):
+                if (monitor := _parse_monitor(item, server_id)) is not None:
+                    monitors[monitor.id] = monitor
+        return MonitorsSnapshot(
+            server_id=server_id,
+            monitors=dict(sorted(monitors.items())),
+            dashboard_time=dashboard_time,
+        )
+
+    async def _request(
+        self, path: str, params: Mapping[str, str], *, missing_ok: bool = False
+    ) -> tuple[dict[str, Any], datetime | None]:
+        """GET ``/api/v1/<path>`` and return the checked JSON body and the dashboard's clock."""
+        if not self._token.isascii():
+            # v0 tokens are 32 ASCII letters and digits; anything else cannot be a header value.
+            raise NezhaAuthError("the API token contains characters a v0 token never has")
+        url = self._base / "api/v1" / path
+        try:
+            async with self._session.get(
+                url,
+                params=params,
+                headers={"Authorization": self._token},
+                timeout=self._timeout,
+            ) as response:
+                body = await response.read()
+                status = response.status
+                dashboard_time = _parse_date(response.headers.get("Date"))
+        except TimeoutError as err:
+            raise NezhaConnectionError(f"timed out after {self._timeout.total:g} s") from err
+        except aiohttp.ClientError as err:
+            raise NezhaConnectionError(f"{type(err).__name__}: {err}") from err
+
+        if status >= 500:
+            raise NezhaConnectionError(
+                f"HTTP {status} from the dashboard or a proxy in front of it"
+            )
+        payload = _decode_json(body, status)
+        if "error" in payload or "success" in payload:
+            raise NezhaUnsupportedVersionError(
+                "the dashboard answers like Nezha 1.x or 2.x, which has no v0 API"
+            )
+        code = payload.get("code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise NezhaResponseError(f"HTTP {status}: JSON without a Nezha result code")
+        if code == _CODE_FORBIDDEN:
+            raise NezhaAuthError("the dashboard refused the API token")
+        if code == _CODE_NOT_FOUND and missing_ok:
+            return payload, dashboard_time
+        if code != _CODE_OK:
+            raise NezhaResponseError(f"HTTP {status}: Nezha result code {code}")
+        return payload, dashboard_time
+
+
+def _decode_json(body: bytes, status: int) -> dict[str, Any]:
+    """Decode a JSON object, or say plainly that this is not one (HTML from a proxy, a login page)."""
+    try:
+        payload = json.loads(body)
+    except ValueError as err:  # also UnicodeDecodeError
+        snippet = body[:40].decode("utf-8", "replace").strip()
+        raise NezhaResponseError(f"HTTP {status}: not JSON ({snippet!r}…)") from err
+    if not isinstance(payload, dict):
+        raise NezhaResponseError(f"HTTP {status}: JSON of another shape ({type(payload).__name__})")
+    return payload
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    """Parse an HTTP ``Date`` header as an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except TypeError, ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _list_result(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The ``result`` list (``null`` means empty); items that are not objects are dropped."""
+    result = payload.get("result")
+    if result is None:
+        return []
+    if not isinstance(result, list):
+        raise NezhaResponseError(f"result is {type(result).__name__}, not a list")
+    return [item for item in result if isinstance(item, Mapping)]
+
+
+def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _float(data: Mapping[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _str(data: Mapping[str, Any], key: str) -> str | None:
+    """A string value; empty strings are unknown."""
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _str_tuple(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str) and item)
+
+
+def _timestamp(seconds: int | None) -> datetime | None:
+    """Unix seconds; zero or negative (Go's zero time, -62135596800) means never."""
+    if seconds is None or seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except OverflowError, OSError, ValueError:
+        return None
+
+
+def _parse_server(item: Mapping[str, Any]) -> Server | None:
+    server_id = _int(item, "id")
+    if server_id is None:
+        _LOGGER.debug("Skipping a server entry without a numeric id")
+        return None
+    host = _parse_host(_mapping(item, "host"))
+    return Server(
+        id=server_id,
+        name=_str(item, "name") or f"#{server_id}",
+        tag=_str(item, "tag") or "",
+        last_active=_timestamp(_int(item, "last_active")),
+        ipv4=_str(item, "ipv4"),
+        ipv6=_str(item, "ipv6"),
+        display_index=_int(item, "display_index") or 0,
+        host=host,
+        status=_parse_status(_mapping(item, "status"), has_gpu=bool(host.gpu_models)),
+    )
+
+
+def _parse_host(data: Mapping[str, Any]) -> Host:
+    return Host(
+        platform=_str(data, "Platform"),
+        platform_version=_str(data, "PlatformVersion"),
+        cpu_models=_str_tuple(data, "CPU"),
+        mem_total=_int(data, "MemTotal"),
+        disk_total=_int(data, "DiskTotal"),
+        swap_total=_int(data, "SwapTotal"),
+        arch=_str(data, "Arch"),
+        virtualization=_str(data, "Virtualization"),
+        boot_time=_timestamp(_int(data, "BootTime")),
+        country_code=_str(data, "CountryCode"),
+        agent_version=_str(data, "Version"),
+        gpu_models=_str_tuple(data, "GPU"),
+    )
+
+
+def _parse_status(data: Mapping[str, Any], *, has_gpu: bool) -> Status:
+    gpu = _float(data, "GPU")
+    return Status(
+        cpu=_float(data, "CPU"),
+        mem_used=_int(data, "MemUsed"),
+        swap_used=_int(data, "SwapUsed"),
+        disk_used=_int(data, "DiskUsed"),
+        net_in_transfer=_int(data, "NetInTransfer"),
+        net_out_transfer=_int(data, "NetOutTransfer"),
+        net_in_speed=_int(data, "NetInSpeed"),
+        net_out_speed=_int(data, "NetOutSpeed"),
+        uptime=_int(data, "Uptime"),
+        load_1=_float(data, "Load1"),
+        load_5=_float(data, "Load5"),
+        load_15=_float(data, "Load15"),
+        tcp_connections=_int(data, "TcpConnCount"),
+        udp_connections=_int(data, "UdpConnCount"),
+        processes=_int(data, "ProcessCount"),
+        temperatures=_parse_temperatures(data.get("Temperatures")),
+        # v0 always sends a GPU figure (0 without a GPU); it means something only with GPU models.
+        gpu_usage=(gpu,) if has_gpu and gpu is not None else (),
+    )
+
+
+def _parse_temperatures(value: Any) -> tuple[Temperature, ...]:
+    if not isinstance(value, list):
+        return ()
+    sensors = []
+    for item in value:
+        if isinstance(item, Mapping) and (celsius := _float(item, "Temperature")) is not None:
+            sensors.append(Temperature(name=_str(item, "Name") or "", celsius=celsius))
+    return tuple(sensors)
+
+
+def _parse_monitor(item: Mapping[str, Any], server_id: int) -> Monitor | None:
+    monitor_id = _int(item, "monitor_id")
+    if monitor_id is None:
+        return None
+    times = item.get("created_at")
+    delays = item.get("avg_delay")
+    points: list[MonitorPoint] = []
+    if isinstance(times, list) and isinstance(delays, list):
+        for millis, delay in zip(times, delays, strict=False):
+            if (
+                isinstance(millis, int)
+                and not isinstance(millis, bool)
+                and isinstance(delay, int | float)
+                and not isinstance(delay, bool)
+                and (when := _timestamp(millis // 1000)) is not None
+            ):
+                points.append(MonitorPoint(time=when, latency_ms=float(delay)))
+    points.sort(key=lambda point: point.time)
+    return Monitor(
+        id=monitor_id,
+        server_id=server_id,
+        name=_str(item, "monitor_name") or f"#{monitor_id}",
+        points=tuple(points),
+    )

@@ -1,0 +1,39 @@
+"""Constants for the Nezha Monitoring integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+DOMAIN: Final = "nezha"
+MANUFACTURER: Final = "Nezha"
+
+# Entry data: HA's CONF_URL, CONF_API_TOKEN and CONF_VERIFY_SSL, plus the dashboard generation.
+CONF_API: Final = "api"
+
+# Options.
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+CONF_MONITOR_INTERVAL: Final = "monitor_interval"
+CONF_ONLINE_THRESHOLD: Final = "online_threshold"
+CONF_TAG: Final = "tag"
+
+DEFAULT_SCAN_INTERVAL: Final = 30
+MIN_SCAN_INTERVAL: Final = 10
+MAX_SCAN_INTERVAL: Final = 3600
+
+DEFAULT_MONITOR_INTERVAL: Final = 60
+MIN_MONITOR_INTERVAL: Final = 30  # 0 turns monitors off
+MAX_MONITOR_INTERVAL: Final = 3600
+
+DEFAULT_ONLINE_THRESHOLD: Final = 30
+MIN_ONLINE_THRESHOLD: Final = 10
+MAX_ONLINE_THRESHOLD: Final = 600
+
+MONITOR_CONCURRENCY: Final = 5
+"""Monitor series requests in flight at once (one per server)."""
+
+STALE_AFTER_POLLS: Final = 3
+"""A server or monitor missing from this many consecutive successful polls is removed."""
+
+MONITOR_POINT_MAX_AGE: Final = timedelta(minutes=15)
+"""A newest monitor point older than this (dashboard clock) is no longer a current reading."""
