@@ -1,0 +1,70 @@
+"""The Nezha Monitoring integration: every server of a Nezha dashboard in Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+
+from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN
+from .coordinator import (
+    ISSUE_DASHBOARD_UPGRADED,
+    ISSUE_TAG_NOT_FOUND,
+    NezhaConfigEntry,
+    NezhaMonitorCoordinator,
+    NezhaRuntimeData,
+    NezhaServerCoordinator,
+    client_for_entry,
+    issue_id,
+)
+from .devices import dashboard_device_info, dashboard_identifier, server_id_from_identifier
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
+    """Set up a Nezha dashboard from a config entry."""
+    client = client_for_entry(hass, entry)
+    servers = NezhaServerCoordinator(hass, entry, client)
+    await servers.async_config_entry_first_refresh()
+
+    monitors: NezhaMonitorCoordinator | None = None
+    if entry.options.get(CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL):
+        monitors = NezhaMonitorCoordinator(hass, entry, client, servers)
+        # Monitors are secondary: a failure here leaves their entities unavailable, not the entry.
+        await monitors.async_refresh()
+
+    # Created before the platforms so server devices can name it as their via device.
+    dashboard = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **dashboard_device_info(entry)
+    )
+    entry.runtime_data = NezhaRuntimeData(
+        client=client, servers=servers, monitors=monitors, dashboard_device_id=dashboard.id
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
+    """Unload a config entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
+    """Withdraw the entry's repair issues when the user deletes it."""
+    for kind in (ISSUE_DASHBOARD_UPGRADED, ISSUE_TAG_NOT_FOUND):
+        ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: NezhaConfigEntry, device_entry: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a server device that left the dashboard; never a current one."""
+    if dashboard_identifier(entry) in device_entry.identifiers:
+        return False
+    current = entry.runtime_data.servers.data.servers
+    return not any(
+        (server_id := server_id_from_identifier(entry, identifier)) is not None
+        and server_id in current
+        for identifier in device_entry.identifiers
+    )

@@ -1,0 +1,113 @@
+"""Binary sensors: whether a server is online, a ping monitor reaches its target, any server is down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, override
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import Platform
+
+from .coordinator import MONITOR_ENTITY_KEYS
+from .entity import (
+    NezhaDashboardEntity,
+    NezhaMonitorEntity,
+    NezhaServerEntity,
+    NezhaServerEntityDescription,
+    async_track_monitor_entities,
+    async_track_server_entities,
+)
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import NezhaConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaServerBinarySensorEntityDescription(
+    NezhaServerEntityDescription, BinarySensorEntityDescription
+):
+    """A server binary sensor."""
+
+
+ONLINE = NezhaServerBinarySensorEntityDescription(
+    key="online",
+    translation_key="online",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    requires_online=False,
+)
+
+SERVERS_OFFLINE = BinarySensorEntityDescription(
+    key="servers_offline",
+    translation_key="servers_offline",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+)
+
+MONITOR_REACHABLE = BinarySensorEntityDescription(
+    key=MONITOR_ENTITY_KEYS[Platform.BINARY_SENSOR],
+    translation_key=MONITOR_ENTITY_KEYS[Platform.BINARY_SENSOR],
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: NezhaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the dashboard's problem sensor, then each server's and monitor's as they appear."""
+    async_add_entities(
+        [NezhaServersOfflineBinarySensor(entry.runtime_data.servers, SERVERS_OFFLINE)]
+    )
+    async_track_server_entities(entry, (ONLINE,), NezhaOnlineBinarySensor, async_add_entities)
+    async_track_monitor_entities(
+        entry, MONITOR_REACHABLE, NezhaMonitorReachableBinarySensor, async_add_entities
+    )
+
+
+class NezhaOnlineBinarySensor(NezhaServerEntity, BinarySensorEntity):
+    """On while the server's agent reports, judged by the dashboard's clock."""
+
+    entity_description: NezhaServerBinarySensorEntityDescription
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        """Whether the last report is within the online threshold (never-seen: off)."""
+        return self.coordinator.is_online(self.server)
+
+
+class NezhaServersOfflineBinarySensor(NezhaDashboardEntity, BinarySensorEntity):
+    """On when any server that has reported since the dashboard started is offline.
+
+    Servers never seen are left out: right after a dashboard restart every server is never-seen
+    for a moment, and that is no outage.
+    """
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        """Whether a server that has reported is offline now."""
+        return any(
+            server.last_active is not None and not self.coordinator.is_online(server)
+            for server in self.coordinator.data.servers.values()
+        )
+
+
+class NezhaMonitorReachableBinarySensor(NezhaMonitorEntity, BinarySensorEntity):
+    """On when the newest round reached the target; off when it failed (0 ms)."""
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """Unknown when there is no current point."""
+        point = self.current_point
+        return None if point is None else point.latency_ms > 0

@@ -1,0 +1,50 @@
+"""Diagnostics: what support needs, with the token, the dashboard's address and every IP removed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from yarl import URL
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import NezhaConfigEntry
+
+TO_REDACT = {CONF_API_TOKEN, "ipv4", "ipv6"}
+
+
+def _redact_url(url: str) -> str:
+    """Keep the scheme and path (they help support); drop host and port."""
+    parsed = URL(url)
+    return f"{parsed.scheme}://{REDACTED}{parsed.path.rstrip('/')}"
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: NezhaConfigEntry
+) -> dict[str, Any]:
+    """Return the entry's settings and the latest data of both coordinators, redacted."""
+    runtime = entry.runtime_data
+    monitors = runtime.monitors
+    return {
+        "entry": {
+            "title": REDACTED,
+            "data": async_redact_data(
+                {**entry.data, CONF_URL: _redact_url(entry.data[CONF_URL])}, TO_REDACT
+            ),
+            "options": dict(entry.options),
+        },
+        "servers": {
+            "last_update_success": runtime.servers.last_update_success,
+            "data": async_redact_data(asdict(runtime.servers.data), TO_REDACT),
+        },
+        "monitors": None
+        if monitors is None
+        else {
+            "last_update_success": monitors.last_update_success,
+            "data": {server_id: asdict(result) for server_id, result in monitors.data.items()},
+        },
+    }

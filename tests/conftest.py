@@ -1,0 +1,144 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from datetime import timedelta
+from unittest.mock import AsyncMock, PropertyMock, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+# Import the repo's package first: the harness puts its own custom_components on sys.path.
+import custom_components.nezha  # noqa: F401
+from custom_components.nezha.const import CONF_API, DOMAIN
+from nezha_simulator import NezhaSimulator
+
+TOKEN = "0123456789abcdefABCDEFghijklmnop"
+"""A token shaped like a real v0 one (32 letters and digits)."""
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom_components in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Pin Home Assistant's snapshot extension."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create every entity enabled, including those disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Keep config-flow tests from setting up the entry they create."""
+    with patch("custom_components.nezha.async_setup_entry", return_value=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+async def simulator(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
+    """An empty simulated v0 dashboard on 127.0.0.1 accepting ``TOKEN``."""
+    sim = NezhaSimulator(token=TOKEN, seed=0)
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+def config_entry(simulator: NezhaSimulator) -> MockConfigEntry:
+    """An entry for the simulated dashboard (not yet added to hass)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Nezha test dashboard",
+        entry_id="01JNEZHATESTENTRY000000000",
+        data={
+            CONF_URL: simulator.url,
+            CONF_API_TOKEN: TOKEN,
+            CONF_VERIFY_SSL: True,
+            CONF_API: "v0",
+        },
+        options={},
+    )
+
+
+DASHBOARD_NOW = 1_764_158_400.0
+"""2025-11-26 12:00:00 UTC: the simulated dashboard's frozen clock, a year from HA's clock."""
+
+
+@pytest.fixture
+def fleet(simulator: NezhaSimulator) -> NezhaSimulator:
+    """Three servers shaped like v0.20.13 ones, and two ping monitors, on a frozen dashboard clock.
+
+    1 "gpu-box" (lab): Ubuntu with a GPU and temperatures; 2 "vps-hk" (prod): a plain Debian VPS;
+    3 "new-node" (prod): registered but its agent never reported.
+    """
+    simulator.freeze_clock(DASHBOARD_NOW)
+    simulator.add_server(
+        "gpu-box",
+        tag="lab",
+        platform="ubuntu",
+        platform_version="24.04",
+        arch="amd64",
+        agent_version="0.20.5",
+        boot_time=int(DASHBOARD_NOW) - 3 * 86400,
+        ipv4="198.51.100.7",
+        ipv6="2001:db8::7",
+        cpu_names=["AMD Ryzen 9 7950X 16-Core Processor"],
+        gpu_names=["NVIDIA GeForce RTX 4090"],
+        mem_total=68_719_476_736,
+        disk_total=2_000_398_934_016,
+        swap_total=0,
+        cpu=42.5,
+        mem_used=17_179_869_184,
+        disk_used=500_099_733_504,
+        gpu=37.5,
+        temperatures=[("coretemp_package_id_0", 47.0), ("nvme_composite", 38.85)],
+        load1=3.21,
+    )
+    simulator.add_server(
+        "vps-hk", tag="prod", boot_time=int(DASHBOARD_NOW) - 7 * 86400, ipv4="203.0.113.2"
+    )
+    simulator.add_server("new-node", tag="prod", reported=False)
+    ping = simulator.add_monitor("Ping 1.1.1.1")
+    tcp = simulator.add_monitor("TCP example.com:443")
+    for minutes_ago in (3, 2, 1):
+        at = DASHBOARD_NOW - minutes_ago * 60
+        simulator.add_point(ping, 1, 12.5 + minutes_ago, at=at)
+        simulator.add_point(ping, 2, 35.25 + minutes_ago, at=at)
+        simulator.add_point(tcp, 2, 80.0, at=at)
+    simulator.add_point(tcp, 1, 0, at=DASHBOARD_NOW - 60)  # a failed round
+    return simulator
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add ``entry`` to hass and set it up."""
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 30) -> None:
+    """Let HA's clock run ``seconds`` (the default scan interval) so the coordinators poll."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    # Scheduled refreshes run as background tasks.
+    await hass.async_block_till_done(wait_background_tasks=True)
