@@ -1,0 +1,41 @@
+"""A simulated Nezha v0 (v0.20.13) dashboard API for tests, benchmarks and demos."""
+
+from .app import Generation, NezhaSimulator, SimRequest
+from .demo import DemoFleet, build_demo_fleet
+from .gojson import Float32, dumps
+from .world import (
+    HISTORY_WINDOW,
+    MAX_PING_MS,
+    NEVER_ACTIVE,
+    HostFields,
+    MonitorPoint,
+    NezhaWorld,
+    ServerFields,
+    SimHost,
+    SimMonitor,
+    SimServer,
+    SimStatus,
+    StatusFields,
+)
+
+__all__ = [
+    "HISTORY_WINDOW",
+    "MAX_PING_MS",
+    "NEVER_ACTIVE",
+    "DemoFleet",
+    "Float32",
+    "Generation",
+    "HostFields",
+    "MonitorPoint",
+    "NezhaSimulator",
+    "NezhaWorld",
+    "ServerFields",
+    "SimHost",
+    "SimMonitor",
+    "SimRequest",
+    "SimServer",
+    "SimStatus",
+    "StatusFields",
+    "build_demo_fleet",
+    "dumps",
+]

@@ -1,0 +1,527 @@
+"""The state of a simulated Nezha v0 dashboard: its clock, servers, monitors and latency history.
+
+Everything here is plain data that tests steer directly. ``NezhaWorld`` also renders that data as
+the v0.20.13 dashboard would (see ``NEZHA_API.md`` Part A), so the HTTP layer only routes.
+
+How ``last_active`` works: a server whose agent is *reporting* (``SimServer.reporting``) reports
+continuously, so its ``last_active`` is the dashboard clock at the moment of the request. A
+server that is not reporting keeps the time of its last report (``SimServer.last_report``), or
+Go's zero time (``NEVER_ACTIVE``) if it never reported. Host and status values are never aged:
+like a real dashboard, an offline server keeps its last (stale) values.
+"""
+
+from bisect import insort
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+import itertools
+import math
+import random
+import time
+from types import MappingProxyType
+from typing import NamedTuple, TypedDict, Unpack
+
+from .gojson import Float32, GoJSON
+
+NEVER_ACTIVE = -62135596800
+"""``last_active`` of a server that never reported: Go's zero ``time.Time`` in Unix seconds."""
+
+HISTORY_WINDOW = 24 * 3600.0
+"""``/api/v1/monitor/:id`` only returns points of the last 24 hours of the dashboard clock."""
+
+MAX_PING_MS = 1000.0
+"""The dashboard's default ``max_tcpping_value``: recorded latencies are capped at this."""
+
+
+class HostFields(TypedDict, total=False):
+    """Keyword arguments that set ``SimHost`` fields (what the agent reports at connect)."""
+
+    platform: str
+    platform_version: str
+    cpu_names: list[str]
+    mem_total: int
+    disk_total: int
+    swap_total: int
+    arch: str
+    virtualization: str
+    boot_time: int
+    ipv4: str
+    ipv6: str
+    country_code: str
+    agent_version: str
+    gpu_names: list[str]
+
+
+class StatusFields(TypedDict, total=False):
+    """Keyword arguments that set ``SimStatus`` fields (what the agent reports every second)."""
+
+    cpu: float
+    mem_used: int
+    swap_used: int
+    disk_used: int
+    net_in_transfer: int
+    net_out_transfer: int
+    net_in_speed: int
+    net_out_speed: int
+    uptime: int
+    load1: float
+    load5: float
+    load15: float
+    tcp_conn_count: int
+    udp_conn_count: int
+    process_count: int
+    temperatures: list[tuple[str, float]]
+    gpu: float
+
+
+class ServerFields(HostFields, StatusFields, total=False):
+    """Host and status keyword arguments of ``NezhaWorld.add_server``."""
+
+
+@dataclass(slots=True)
+class SimHost:
+    """``model.Host``; the zero value is what a never-reported server shows."""
+
+    platform: str = ""
+    platform_version: str = ""
+    cpu_names: list[str] = field(default_factory=list)
+    mem_total: int = 0
+    disk_total: int = 0
+    swap_total: int = 0
+    arch: str = ""
+    virtualization: str = ""
+    boot_time: int = 0
+    ipv4: str = ""
+    ipv6: str = ""
+    country_code: str = ""
+    agent_version: str = ""
+    gpu_names: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, GoJSON]:
+        """The ``host`` object, in Go field order; empty lists are Go nil slices (``null``)."""
+        return {
+            "Platform": self.platform,
+            "PlatformVersion": self.platform_version,
+            "CPU": list(self.cpu_names) or None,
+            "MemTotal": self.mem_total,
+            "DiskTotal": self.disk_total,
+            "SwapTotal": self.swap_total,
+            "Arch": self.arch,
+            "Virtualization": self.virtualization,
+            "BootTime": self.boot_time,
+            "CountryCode": self.country_code,
+            "Version": self.agent_version,
+            "GPU": list(self.gpu_names) or None,
+        }
+
+
+@dataclass(slots=True)
+class SimStatus:
+    """``model.HostState``; the zero value is what a never-reported server shows."""
+
+    cpu: float = 0.0
+    mem_used: int = 0
+    swap_used: int = 0
+    disk_used: int = 0
+    net_in_transfer: int = 0
+    net_out_transfer: int = 0
+    net_in_speed: int = 0
+    net_out_speed: int = 0
+    uptime: int = 0
+    load1: float = 0.0
+    load5: float = 0.0
+    load15: float = 0.0
+    tcp_conn_count: int = 0
+    udp_conn_count: int = 0
+    process_count: int = 0
+    temperatures: list[tuple[str, float]] = field(default_factory=list)
+    gpu: float = 0.0
+
+    def to_json(self) -> dict[str, GoJSON]:
+        """The ``status`` object, in Go field order; no temperatures is ``null``."""
+        temperatures: list[GoJSON] = [
+            {"Name": name, "Temperature": value} for name, value in self.temperatures
+        ]
+        return {
+            "CPU": self.cpu,
+            "MemUsed": self.mem_used,
+            "SwapUsed": self.swap_used,
+            "DiskUsed": self.disk_used,
+            "NetInTransfer": self.net_in_transfer,
+            "NetOutTransfer": self.net_out_transfer,
+            "NetInSpeed": self.net_in_speed,
+            "NetOutSpeed": self.net_out_speed,
+            "Uptime": self.uptime,
+            "Load1": self.load1,
+            "Load5": self.load5,
+            "Load15": self.load15,
+            "TcpConnCount": self.tcp_conn_count,
+            "UdpConnCount": self.udp_conn_count,
+            "ProcessCount": self.process_count,
+            "Temperatures": temperatures or None,
+            "GPU": self.gpu,
+        }
+
+
+@dataclass
+class SimServer:
+    """One server of the dashboard. Fields may be mutated directly, except ``id``."""
+
+    id: int
+    name: str
+    tag: str = ""
+    display_index: int = 0
+    hide_for_guest: bool = False
+    host: SimHost = field(default_factory=SimHost)
+    status: SimStatus = field(default_factory=SimStatus)
+    reporting: bool = False
+    """The agent is connected and reporting: ``last_active`` follows the dashboard clock."""
+    last_report: float | None = None
+    """Time of the last report while not ``reporting``; ``None`` = never reported."""
+    tag_order: int = field(default=0, repr=False, compare=False)
+    """Position in the dashboard's tag list: ``?tag=`` answers in this order."""
+
+
+@dataclass
+class SimMonitor:
+    """An ICMP-Ping or TCP-Ping monitor (the only kinds ``/api/v1/monitor/:id`` shows)."""
+
+    id: int
+    name: str
+
+
+class MonitorPoint(NamedTuple):
+    """One ``monitor_histories`` row: the average latency of one round, as stored."""
+
+    monitor_id: int
+    at: float
+    delay: Float32
+
+
+def _default_host(server_id: int, now: float) -> SimHost:
+    """What a plain Debian VPS with a v0.20.5 agent reports."""
+    return SimHost(
+        platform="debian",
+        platform_version="12.7",
+        cpu_names=["AMD EPYC 7763 64-Core Processor 2 Virtual Core"],
+        mem_total=4_102_029_312,
+        disk_total=42_006_183_936,
+        swap_total=1_073_737_728,
+        arch="amd64",
+        virtualization="kvm",
+        boot_time=int(now) - 7 * 86400,
+        ipv4=f"203.0.113.{server_id % 254 + 1}",
+        country_code="hk",
+        agent_version="0.20.5",
+    )
+
+
+def _default_status() -> SimStatus:
+    """A lightly loaded server a week after boot."""
+    return SimStatus(
+        cpu=3.0150753768803,
+        mem_used=1_214_562_304,
+        disk_used=9_812_344_832,
+        net_in_transfer=52_114_671_602,
+        net_out_transfer=31_004_117_245,
+        net_in_speed=10_806,
+        net_out_speed=5_303,
+        uptime=7 * 86400,
+        load1=0.12,
+        load5=0.09,
+        load15=0.05,
+        tcp_conn_count=41,
+        udp_conn_count=6,
+        process_count=132,
+    )
+
+
+class NezhaWorld:
+    """Clock, servers, monitors and history of one dashboard, and their v0 JSON rendering.
+
+    The clock either follows ``time.time()`` plus an offset (``now=None``; freezegun moves it
+    too) or is frozen at a value that only ``advance``/``now =`` change.
+    """
+
+    def __init__(self, *, seed: int = 0, now: float | None = None) -> None:
+        """Create an empty dashboard whose unfiltered order comes from ``random.Random(seed)``."""
+        self.rng = random.Random(seed)
+        self._frozen_at = now
+        self._offset = 0.0
+        self._servers: dict[int, SimServer] = {}
+        self._monitors: dict[int, SimMonitor] = {}
+        self._points: dict[int, list[MonitorPoint]] = {}
+        self._order = itertools.count(1)
+
+    # Clock
+
+    @property
+    def now(self) -> float:
+        """The dashboard clock, Unix seconds."""
+        if self._frozen_at is not None:
+            return self._frozen_at
+        return time.time() + self._offset
+
+    @now.setter
+    def now(self, value: float) -> None:
+        if self._frozen_at is not None:
+            self._frozen_at = value
+        else:
+            self._offset = value - time.time()
+
+    @property
+    def clock_frozen(self) -> bool:
+        """Whether the clock stands still between ``advance`` calls."""
+        return self._frozen_at is not None
+
+    def advance(self, seconds: float) -> None:
+        """Move the dashboard clock forward (or back, with a negative value)."""
+        self.now += seconds
+
+    def freeze_clock(self, at: float | None = None) -> None:
+        """Stop the clock at ``at`` (default: the current reading)."""
+        self._frozen_at = self.now if at is None else at
+
+    def unfreeze_clock(self) -> None:
+        """Let the clock run with the real one again, from its current reading."""
+        if self._frozen_at is not None:
+            self._offset = self._frozen_at - time.time()
+            self._frozen_at = None
+
+    # Servers
+
+    @property
+    def servers(self) -> Mapping[int, SimServer]:
+        """The servers by id (a read-only view of mutable ``SimServer`` objects)."""
+        return MappingProxyType(self._servers)
+
+    def server(self, server_id: int) -> SimServer:
+        """The server with this id; ``KeyError`` if there is none."""
+        try:
+            return self._servers[server_id]
+        except KeyError:
+            raise KeyError(f"no server with id {server_id}") from None
+
+    def add_server(
+        self,
+        name: str | None = None,
+        *,
+        tag: str = "",
+        server_id: int | None = None,
+        reported: bool = True,
+        display_index: int = 0,
+        hide_for_guest: bool = False,
+        **fields: Unpack[ServerFields],
+    ) -> SimServer:
+        """Add a server; by default its agent is connected and reporting realistic values.
+
+        ``reported=False`` adds a server whose agent never reported: ``last_active`` is
+        ``NEVER_ACTIVE`` and host and status are all zero, empty or ``null``.
+        """
+        if server_id is None:
+            server_id = max(self._servers, default=0) + 1
+        if server_id < 1:
+            raise ValueError("server ids start at 1")
+        if server_id in self._servers:
+            raise ValueError(f"server {server_id} already exists")
+        if not reported and fields:
+            raise ValueError("a never-reported server has no host or status values")
+        server = SimServer(
+            id=server_id,
+            name=f"server-{server_id}" if name is None else name,
+            tag=tag,
+            display_index=display_index,
+            hide_for_guest=hide_for_guest,
+            tag_order=next(self._order),
+        )
+        if reported:
+            server.host = _default_host(server_id, self.now)
+            server.status = _default_status()
+            _assign(server.host, server.status, fields)
+            if "uptime" not in fields:
+                server.status.uptime = max(0, math.floor(self.now) - server.host.boot_time)
+            server.reporting = True
+        self._servers[server_id] = server
+        return server
+
+    def remove_server(self, server_id: int) -> None:
+        """Delete a server and its latency history."""
+        self.server(server_id)
+        del self._servers[server_id]
+        self._points.pop(server_id, None)
+
+    def rename_server(self, server_id: int, name: str) -> None:
+        """Rename a server (its place in its tag's order is kept)."""
+        self.server(server_id).name = name
+
+    def set_tag(self, server_id: int, tag: str) -> None:
+        """Move a server to another tag, where it goes last, as an edit in the admin UI does."""
+        server = self.server(server_id)
+        if server.tag != tag:
+            server.tag = tag
+            server.tag_order = next(self._order)
+
+    def set_host(
+        self, server_id: int, *, report: bool = True, **fields: Unpack[HostFields]
+    ) -> None:
+        """Change host fields; ``report`` also counts it as a report made now."""
+        server = self.server(server_id)
+        _assign(server.host, server.status, fields)
+        if report:
+            self.report(server_id)
+
+    def set_status(
+        self, server_id: int, *, report: bool = True, **fields: Unpack[StatusFields]
+    ) -> None:
+        """Change status fields; ``report`` also counts it as a report made now."""
+        server = self.server(server_id)
+        _assign(server.host, server.status, fields)
+        if report:
+            self.report(server_id)
+
+    def report(self, server_id: int) -> None:
+        """Record one agent report at the current time (``reporting`` is left as it is)."""
+        self.server(server_id).last_report = self.now
+
+    def take_offline(self, server_id: int) -> None:
+        """The agent stops reporting: ``last_active`` stays at this moment from now on."""
+        server = self.server(server_id)
+        if server.reporting:
+            server.reporting = False
+            server.last_report = self.now
+
+    def bring_online(self, server_id: int) -> None:
+        """The agent reconnects and reports continuously again."""
+        self.server(server_id).reporting = True
+
+    def restart_dashboard(self) -> None:
+        """Restart the dashboard process: in-memory state is lost, the database is kept.
+
+        Servers that are not reporting become never-seen (zero host and status,
+        ``NEVER_ACTIVE``); connected agents reconnect at once. Tag order is reloaded by id.
+        """
+        for server in sorted(self._servers.values(), key=lambda item: item.id):
+            server.tag_order = next(self._order)
+            if not server.reporting:
+                server.host = SimHost()
+                server.status = SimStatus()
+                server.last_report = None
+
+    def last_active(self, server: SimServer) -> int:
+        """``last_active`` as the API sends it: Unix seconds, or ``NEVER_ACTIVE``."""
+        if server.reporting:
+            return math.floor(self.now)
+        if server.last_report is None:
+            return NEVER_ACTIVE
+        return math.floor(server.last_report)
+
+    # Monitors and history
+
+    @property
+    def monitors(self) -> Mapping[int, SimMonitor]:
+        """The ICMP/TCP monitors by id (read-only view)."""
+        return MappingProxyType(self._monitors)
+
+    def add_monitor(self, name: str = "Ping 1.1.1.1", *, monitor_id: int | None = None) -> int:
+        """Add an ICMP/TCP monitor and return its id."""
+        if monitor_id is None:
+            monitor_id = max(self._monitors, default=0) + 1
+        if monitor_id in self._monitors:
+            raise ValueError(f"monitor {monitor_id} already exists")
+        self._monitors[monitor_id] = SimMonitor(id=monitor_id, name=name)
+        return monitor_id
+
+    def remove_monitor(self, monitor_id: int) -> None:
+        """Delete a monitor and its history."""
+        if monitor_id not in self._monitors:
+            raise KeyError(f"no monitor with id {monitor_id}")
+        del self._monitors[monitor_id]
+        for server_id, points in self._points.items():
+            self._points[server_id] = [p for p in points if p.monitor_id != monitor_id]
+
+    def add_point(
+        self, monitor_id: int, server_id: int, delay_ms: float, *, at: float | None = None
+    ) -> None:
+        """Record one round measured by ``server_id``'s agent; ``0`` is a failed round.
+
+        The value is capped at ``MAX_PING_MS`` and stored as a float32, like the dashboard.
+        """
+        if monitor_id not in self._monitors:
+            raise KeyError(f"no monitor with id {monitor_id}")
+        self.server(server_id)
+        point = MonitorPoint(
+            monitor_id, self.now if at is None else at, Float32(min(delay_ms, MAX_PING_MS))
+        )
+        insort(self._points.setdefault(server_id, []), point, key=lambda p: (p.monitor_id, p.at))
+
+    def clear_points(self) -> None:
+        """Delete all latency history."""
+        self._points.clear()
+
+    # v0 rendering
+
+    def ordered(self, *, tag: str = "") -> list[SimServer]:
+        """Servers in API order: a fresh random order, or the tag's order when ``tag`` is set."""
+        if tag:
+            tagged = [server for server in self._servers.values() if server.tag == tag]
+            return sorted(tagged, key=lambda server: server.tag_order)
+        servers = list(self._servers.values())
+        self.rng.shuffle(servers)
+        return servers
+
+    def by_ids(self, ids: Iterable[int]) -> list[SimServer]:
+        """Servers in the order of ``ids``, with repeats; unknown ids are skipped."""
+        return [self._servers[i] for i in ids if i in self._servers]
+
+    def common_info(self, server: SimServer, *, with_display: bool = False) -> dict[str, GoJSON]:
+        """``CommonServerInfo``; display fields stay 0/false unless ``with_display``."""
+        ipv4, ipv6 = server.host.ipv4, server.host.ipv6
+        return {
+            "id": server.id,
+            "name": server.name,
+            "tag": server.tag,
+            "last_active": self.last_active(server),
+            "ipv4": ipv4,
+            "ipv6": ipv6,
+            "valid_ip": ipv4 or ipv6,
+            "display_index": server.display_index if with_display else 0,
+            "hide_for_guest": server.hide_for_guest if with_display else False,
+        }
+
+    def status_response(
+        self, server: SimServer, *, with_display: bool = False
+    ) -> dict[str, GoJSON]:
+        """``StatusResponse``: the common info plus ``host`` and ``status``."""
+        info = self.common_info(server, with_display=with_display)
+        info["host"] = server.host.to_json()
+        info["status"] = server.status.to_json()
+        return info
+
+    def monitor_histories(self, server_id: int) -> list[GoJSON] | None:
+        """``MonitorInfo`` list of the last 24 h for a server, or ``None`` if there is none."""
+        cutoff = self.now - HISTORY_WINDOW
+        server_name = self.server(server_id).name
+        infos: dict[int, tuple[list[GoJSON], list[GoJSON]]] = {}
+        for point in self._points.get(server_id, []):
+            if point.at < cutoff:
+                continue
+            created_at, avg_delay = infos.setdefault(point.monitor_id, ([], []))
+            created_at.append(math.floor(point.at / 60) * 60_000)
+            avg_delay.append(point.delay)
+        return [
+            {
+                "monitor_id": monitor_id,
+                "server_id": server_id,
+                "monitor_name": self._monitors[monitor_id].name,
+                "server_name": server_name,
+                "created_at": created_at,
+                "avg_delay": avg_delay,
+            }
+            for monitor_id, (created_at, avg_delay) in infos.items()
+        ] or None
+
+
+def _assign(host: SimHost, status: SimStatus, fields: Mapping[str, object]) -> None:
+    """Set host and status fields by name."""
+    for key, value in fields.items():
+        target = host if hasattr(host, key) else status
+        setattr(target, key, list(value) if isinstance(value, list) else value)
