@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 
 from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN
 from .coordinator import (
     ISSUE_DASHBOARD_UPGRADED,
     ISSUE_TAG_NOT_FOUND,
+    MONITOR_ENTITY_KEYS,
     NezhaConfigEntry,
     NezhaMonitorCoordinator,
     NezhaRuntimeData,
@@ -33,6 +38,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
         monitors = NezhaMonitorCoordinator(hass, entry, client, servers)
         # Monitors are secondary: a failure here leaves their entities unavailable, not the entry.
         await monitors.async_refresh()
+    else:
+        _async_remove_monitor_entities(hass, entry)
 
     # Created before the platforms so server devices can name it as their via device.
     dashboard = dr.async_get(hass).async_get_or_create(
@@ -43,6 +50,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+@callback
+def _async_remove_monitor_entities(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
+    """Monitors were turned off in the options: drop their entities rather than leave them dead."""
+    entity_registry = er.async_get(hass)
+    suffixes = tuple(f"_{key}" for key in MONITOR_ENTITY_KEYS.values())
+    for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
+        if entity.unique_id.endswith(suffixes):
+            entity_registry.async_remove(entity.entity_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
