@@ -12,7 +12,7 @@ from yarl import URL
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .coordinator import NezhaConfigEntry
+    from .coordinator import NezhaConfigEntry, ServerMonitors
 
 TO_REDACT = {CONF_API_TOKEN, "ipv4", "ipv6"}
 
@@ -21,6 +21,23 @@ def _redact_url(url: str) -> str:
     """Keep the scheme and path (they help support); drop host and port."""
     parsed = URL(url)
     return f"{parsed.scheme}://{REDACTED}{parsed.path.rstrip('/')}"
+
+
+def _summarize_monitors(result: ServerMonitors) -> dict[str, Any]:
+    """One server's monitor poll, each series cut to its size and newest point.
+
+    A series covers 24 h (up to a point a minute), which would bury everything else.
+    """
+    summary = asdict(result)
+    summary["monitors"] = {
+        monitor_id: {
+            "name": monitor.name,
+            "points": len(monitor.points),
+            "latest": None if monitor.latest is None else asdict(monitor.latest),
+        }
+        for monitor_id, monitor in result.monitors.items()
+    }
+    return summary
 
 
 async def async_get_config_entry_diagnostics(
@@ -45,6 +62,9 @@ async def async_get_config_entry_diagnostics(
         if monitors is None
         else {
             "last_update_success": monitors.last_update_success,
-            "data": {server_id: asdict(result) for server_id, result in monitors.data.items()},
+            "data": {
+                server_id: _summarize_monitors(result)
+                for server_id, result in monitors.data.items()
+            },
         },
     }
