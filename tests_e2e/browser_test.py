@@ -1,0 +1,184 @@
+"""The real-browser test: add the Nezha integration through Home Assistant's UI, in Chromium.
+
+Run by ``scripts/e2e`` against a Home Assistant started by ``scripts/develop --no-entry`` (onboarded,
+no Nezha entry yet) and the simulator's demo fleet. It logs in, adds the integration through
+Settings → Devices & services → Add integration, checks the demo servers became devices, and reads a
+server's CPU usage on the demo dashboard's entities card. Each step is a check; the last line says
+``N passed, N failed``. Screenshots go to the artifacts folder (always for the main pages, and of
+the page at a failure).
+
+It needs Playwright's Python package and Debian's Chromium (/usr/bin/chromium); Playwright's own
+browser download is never used. Kept out of tests/ (and valid for Python 3.11 to 3.14): it runs on
+the host's Python, not in the Python 3.14 environment of the unit tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+import re
+import sys
+import time
+import traceback
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+DEMO_SERVERS = ("web-1", "web-2", "gpu-lab", "nas", "fresh-vps")
+STEP_TIMEOUT_MS = 30_000
+PERCENT = re.compile(r"\d+(\.\d+)?\s*%")
+FINISH = re.compile(r"^(Skip and finish|Finish)$")
+
+
+class BrowserTest:
+    """The steps, sharing one page."""
+
+    def __init__(self, page: Page, args: argparse.Namespace) -> None:
+        """Keep the page and the command-line options."""
+        self.page = page
+        self.url = args.url.rstrip("/")
+        self.args = args
+        self.artifacts = Path(args.artifacts)
+
+    def shot(self, name: str) -> None:
+        """Save a screenshot of the page."""
+        self.page.screenshot(path=str(self.artifacts / f"{name}.png"), animations="disabled")
+
+    def wait_app(self) -> None:
+        """Wait until the frontend has rendered (the launch screen is gone)."""
+        expect(self.page.locator("ha-sidebar")).to_be_visible()
+        self.page.locator("#ha-launch-screen").wait_for(state="detached")
+
+    def log_in(self) -> None:
+        """Log in as the demo user."""
+        self.page.goto(self.url)
+        self.page.locator('input[name="username"]').fill(self.args.user)
+        self.page.locator('input[name="password"]').fill(self.args.password)
+        self.page.get_by_role("button", name="Log in").click()
+        self.wait_app()
+
+    def add_integration(self) -> None:
+        """Settings → Devices & services → Add integration → Nezha Monitoring: URL and token."""
+        page = self.page
+        page.goto(f"{self.url}/config/integrations/dashboard")
+        self.wait_app()
+        page.get_by_role("button", name="Add integration").click()
+        page.get_by_placeholder("Search for a brand name").fill("Nezha")
+        page.locator("dialog-add-integration").get_by_text("Nezha Monitoring", exact=True).click()
+        url_box = page.get_by_role("textbox", name="URL")
+        expect(url_box).to_be_visible()
+        # The form's description renders late: wait for it before the screenshot.
+        expect(page.get_by_text("Nezha v0 dashboard", exact=False).first).to_be_visible()
+        url_box.fill(self.args.sim_url)
+        # A password box: Chromium still gives it the textbox role (get_by_label finds nothing).
+        page.get_by_role("textbox", name="API token").fill(self.args.token)
+        self.shot("1-config-flow-form")
+        page.get_by_role("button", name="Submit").click()
+        title = self.args.sim_url.split("://", 1)[1].rstrip("/")
+        # With one device the frontend says "Created configuration for <title>."; with more (the
+        # dashboard and its servers here) it lists them under "Name and assign" instead.
+        created = page.get_by_text(f"Created configuration for {title}.")
+        assign = page.get_by_text("Name and assign", exact=True)
+        expect(created.or_(assign)).to_be_visible()
+        if assign.is_visible():
+            names = page.get_by_role("textbox", name="Device name")
+            expect(names).to_have_count(1 + len(DEMO_SERVERS))
+            values = set(names.evaluate_all("boxes => boxes.map((box) => box.value)"))
+            assert values == {title, *DEMO_SERVERS}, f"devices in the dialog: {sorted(values)}"
+        self.shot("2-config-flow-created")
+        page.get_by_role("button", name=FINISH).click()
+        expect(page.get_by_role("button", name=FINISH)).to_have_count(0)
+
+    def devices_listed(self) -> None:
+        """The demo servers are devices of the integration."""
+        page = self.page
+        page.goto(f"{self.url}/config/devices/dashboard?domain=nezha")
+        self.wait_app()
+        for server in DEMO_SERVERS:
+            expect(page.get_by_text(server, exact=True).first).to_be_visible()
+        self.shot("3-devices")
+
+    def cpu_on_dashboard(self) -> None:
+        """The demo dashboard's entities card shows a server's CPU usage as a percentage."""
+        page = self.page
+        page.goto(f"{self.url}/nezha-demo/servers")
+        self.wait_app()
+        card = page.locator("hui-entities-card").filter(has_text="CPU usage")
+        for server in ("web-1", "gpu-lab"):
+            row = card.locator("hui-sensor-entity-row").filter(has_text=server)
+            expect(row).to_contain_text(PERCENT)
+        self.shot("4-dashboard")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the steps in order; after a failure the rest are not run. Returns the exit code."""
+    artifacts = Path(args.artifacts)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    passed, failed = 0, 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, reduced_motion="reduce", locale="en-US"
+        )
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        expect.set_options(timeout=STEP_TIMEOUT_MS)
+        test = BrowserTest(context.new_page(), args)
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("log in", test.log_in),
+            ("add the integration through the UI", test.add_integration),
+            ("demo servers are devices", test.devices_listed),
+            ("CPU usage on the dashboard", test.cpu_on_dashboard),
+        ]
+        for number, (name, step) in enumerate(steps, 1):
+            started = time.monotonic()
+            try:
+                step()
+            except Exception:
+                failed += 1
+                print(f"FAIL {name} ({time.monotonic() - started:.1f} s)", flush=True)
+                traceback.print_exc(limit=3)
+                shot = artifacts / f"failed-{number}.png"
+                try:
+                    test.page.screenshot(path=str(shot))
+                    print(f"     screenshot: {shot} (page {test.page.url})", flush=True)
+                except Exception as err:
+                    print(f"     no screenshot: {err}", flush=True)
+                for skipped, _ in steps[number:]:
+                    print(f"NOT RUN {skipped}", flush=True)
+                break
+            passed += 1
+            print(f"ok   {name} ({time.monotonic() - started:.1f} s)", flush=True)
+        browser.close()
+    not_run = 4 - passed - failed
+    tail = f", {not_run} not run" if not_run else ""
+    print(f"{passed} passed, {failed} failed{tail}", flush=True)
+    return 0 if failed == 0 else 1
+
+
+def main() -> int:
+    """Parse the options and run."""
+    parser = argparse.ArgumentParser(description="Real-browser test of the Nezha integration.")
+    parser.add_argument("--url", default="http://127.0.0.1:8123", help="Home Assistant")
+    parser.add_argument("--sim-url", default="http://127.0.0.1:8008", help="the simulator")
+    parser.add_argument("--token", required=True, help="the simulator's API token")
+    parser.add_argument("--user", default="demo")
+    parser.add_argument("--password", default="demo-password-1")
+    parser.add_argument("--artifacts", default="artifacts/e2e", help="screenshots go here")
+    parser.add_argument("--chromium", default=CHROMIUM, help="the Chromium to drive")
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
