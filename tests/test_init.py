@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import logging
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
@@ -19,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.nezha.const import DOMAIN
 from nezha_simulator import NezhaSimulator
 
-from .conftest import poll, setup_entry
+from .conftest import TOKEN, poll, setup_entry
 
 
 def server_device(
@@ -231,6 +234,44 @@ async def test_new_monitor_appears_without_reload(
     await poll(hass, freezer, 60)
     assert hass.states.get("sensor.vps_hk_ping_8_8_8_8_latency").state == "4.25"
     assert hass.states.get("binary_sensor.vps_hk_ping_8_8_8_8_reachable").state == "on"
+
+
+@pytest.mark.parametrize(
+    "break_dashboard",
+    [
+        pytest.param(lambda sim: sim.fail_next(100, status=502), id="bad-gateway"),
+        pytest.param(lambda sim: sim.html_next(100), id="html-from-a-proxy"),
+        pytest.param(lambda sim: sim.broken_json_next(100), id="broken-json"),
+        pytest.param(lambda sim: sim.disconnect_next(100), id="connection-dropped"),
+    ],
+)
+async def test_dashboard_unreadable_while_running(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    entity_registry: er.EntityRegistry,
+    caplog: pytest.LogCaptureFixture,
+    break_dashboard: Callable[[NezhaSimulator], None],
+) -> None:
+    """Every entity goes unavailable, with one log line and no traceback; all come back after."""
+    await setup_entry(hass, config_entry)
+    break_dashboard(fleet)
+    await poll(hass, freezer, 60)  # both coordinators poll
+    states = [hass.states.get(entity_id) for entity_id in entity_ids(entity_registry, config_entry)]
+    assert {state.state for state in states if state is not None} == {STATE_UNAVAILABLE}
+    assert config_entry.state is ConfigEntryState.LOADED
+    # HA's coordinator adds the traceback only to its own debug record ("Full error:").
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in problems if r.name.startswith("custom_components.nezha")]
+    assert not [r for r in problems if r.exc_info]
+    assert TOKEN not in caplog.text
+
+    fleet.clear_faults()
+    await poll(hass, freezer, 60)
+    assert hass.states.get("sensor.gpu_box_cpu_usage").state == "42.5"
+    assert hass.states.get("binary_sensor.gpu_box_ping_1_1_1_1_reachable").state == "on"
+    assert hass.states.get("sensor.nezha_test_dashboard_servers").state == "3"
 
 
 async def test_gone_server_removed_after_three_good_polls(
