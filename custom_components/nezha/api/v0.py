@@ -39,6 +39,9 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 10.0
 """Seconds for a whole request, connect to last byte."""
 
+MONITOR_POINT_WINDOW_MS = 60 * 60 * 1000
+"""Monitor points kept: those within an hour of the newest one."""
+
 _CODE_OK = 0
 _CODE_FORBIDDEN = 403
 _CODE_NOT_FOUND = 404
@@ -74,7 +77,7 @@ class NezhaV0Client:
         return ServersSnapshot(servers=dict(sorted(servers.items())), dashboard_time=dashboard_time)
 
     async def async_get_monitors(self, server_id: int) -> MonitorsSnapshot:
-        """Return the ping monitors of one server with their last 24 hours of points.
+        """Return the ping monitors of one server with their points of the last hour.
 
         A server the dashboard no longer knows has no monitors (it was deleted between two polls).
         """
@@ -94,8 +97,9 @@ class NezhaV0Client:
         self, path: str, params: Mapping[str, str], *, missing_ok: bool = False
     ) -> tuple[dict[str, Any], datetime | None]:
         """GET ``/api/v1/<path>`` and return the checked JSON body and the dashboard's clock."""
-        if not self._token.isascii():
-            # v0 tokens are 32 ASCII letters and digits; anything else cannot be a header value.
+        if not (self._token.isascii() and self._token.isprintable()):
+            # v0 tokens are 32 ASCII letters and digits; anything else (a non-ASCII letter, a line
+            # break pasted inside) cannot be a header value, and aiohttp would raise a bare error.
             raise NezhaAuthError("the API token contains characters a v0 token never has")
         url = self._base / "api/v1" / path
         try:
@@ -117,7 +121,7 @@ class NezhaV0Client:
             raise NezhaConnectionError(
                 f"HTTP {status} from the dashboard or a proxy in front of it"
             )
-        payload = _decode_json(body, status)
+        payload = _decode_json(body, status, self._token)
         if "error" in payload or "success" in payload:
             raise NezhaUnsupportedVersionError(
                 "the dashboard answers like Nezha 1.x or 2.x, which has no v0 API"
@@ -134,12 +138,17 @@ class NezhaV0Client:
         return payload, dashboard_time
 
 
-def _decode_json(body: bytes, status: int) -> dict[str, Any]:
-    """Decode a JSON object, or say plainly that this is not one (HTML from a proxy, a login page)."""
+def _decode_json(body: bytes, status: int, token: str) -> dict[str, Any]:
+    """Decode a JSON object, or say plainly that this is not one (HTML from a proxy, a login page).
+
+    The error quotes the start of the body, which tells a login page from a proxy's error page;
+    the token is cut out first, in case the page echoes the request.
+    """
     try:
         payload = json.loads(body)
-    except ValueError as err:  # also UnicodeDecodeError
-        snippet = body[:40].decode("utf-8", "replace").strip()
+    except (ValueError, RecursionError) as err:  # also UnicodeDecodeError; deeply nested arrays
+        text = body.decode("utf-8", "replace")
+        snippet = (text.replace(token, "***") if token else text)[:40].strip()
         raise NezhaResponseError(f"HTTP {status}: not JSON ({snippet!r}…)") from err
     if not isinstance(payload, dict):
         raise NezhaResponseError(f"HTTP {status}: JSON of another shape ({type(payload).__name__})")
@@ -289,17 +298,25 @@ def _parse_monitor(item: Mapping[str, Any], server_id: int) -> Monitor | None:
         return None
     times = item.get("created_at")
     delays = item.get("avg_delay")
-    points: list[MonitorPoint] = []
+    raw: list[tuple[int, float]] = []
     if isinstance(times, list) and isinstance(delays, list):
-        for millis, delay in zip(times, delays, strict=False):
-            if (
-                isinstance(millis, int)
-                and not isinstance(millis, bool)
-                and isinstance(delay, int | float)
-                and not isinstance(delay, bool)
-                and (when := _timestamp(millis // 1000)) is not None
-            ):
-                points.append(MonitorPoint(time=when, latency_ms=float(delay)))
+        raw = [
+            (millis, float(delay))
+            for millis, delay in zip(times, delays, strict=False)
+            if isinstance(millis, int)
+            and not isinstance(millis, bool)
+            and isinstance(delay, int | float)
+            and not isinstance(delay, bool)
+        ]
+    # The dashboard sends up to a day of points a monitor; only the recent ones are kept, which
+    # bounds memory and the datetimes built each poll (a big fleet has thousands of series).
+    newest = max((millis for millis, _ in raw), default=0)
+    points = [
+        MonitorPoint(time=when, latency_ms=delay)
+        for millis, delay in raw
+        if millis >= newest - MONITOR_POINT_WINDOW_MS
+        and (when := _timestamp(millis // 1000)) is not None
+    ]
     points.sort(key=lambda point: point.time)
     return Monitor(
         id=monitor_id,
