@@ -203,20 +203,20 @@ class HomeAssistant:
         )
         return entries
 
-    def remove_onboarding_entries(self, wait: float = 15, quiet: float = 2) -> int:
-        """Remove the entries onboarding added that this demo has no use for; returns how many.
+    def remove_onboarding_entries(self, wait: float = 15, quiet: float = 2) -> list[str]:
+        """Remove the entries onboarding added that this demo has no use for; returns their domains.
 
         Their flows run in the background (and in-progress flows can't be listed over REST):
         look for a while, until none has turned up for ``quiet`` seconds, at most ``wait``.
         """
-        removed = 0
+        removed: list[str] = []
         now = time.monotonic()
         give_up, quiet_until = now + wait, now + quiet
         while True:
             entries = [e for e in self.entries() if e["domain"] in ONBOARDING_ENTRIES]
             for entry in entries:
                 self.request("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
-                removed += 1
+                removed.append(entry["domain"])
             now = time.monotonic()
             if entries:
                 quiet_until = now + quiet
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Home Assistant started ({time.monotonic() - started:.1f} s)", flush=True)
         if onboarded_now:
             removed = ha.remove_onboarding_entries()
-            print(f"  removed {removed} entries onboarding added ({', '.join(ONBOARDING_ENTRIES)})")
+            print(f"  removed the entries onboarding added: {', '.join(sorted(removed)) or 'none'}")
         if args.check:
             if args.no_entry:
                 raise SetupError("--check needs the Nezha entry: leave out --no-entry")
