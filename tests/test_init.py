@@ -274,6 +274,24 @@ async def test_dashboard_unreadable_while_running(
     assert hass.states.get("sensor.nezha_test_dashboard_servers").state == "3"
 
 
+async def test_monitor_entities_follow_a_server_poll_failure(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Only the details endpoint fails: monitor entities go unavailable with it, at once."""
+    await setup_entry(hass, config_entry)
+    fleet.fail_next(1, status=502, path="/api/v1/server/details")
+    await poll(hass, freezer)  # a server poll only; the monitors were read 30 s ago
+    assert hass.states.get("sensor.gpu_box_cpu_usage").state == STATE_UNAVAILABLE
+    assert hass.states.get("binary_sensor.gpu_box_ping_1_1_1_1_reachable").state == (
+        STATE_UNAVAILABLE
+    )
+    await poll(hass, freezer)
+    assert hass.states.get("binary_sensor.gpu_box_ping_1_1_1_1_reachable").state == "on"
+
+
 async def test_gone_server_removed_after_three_good_polls(
     hass: HomeAssistant,
     fleet: NezhaSimulator,
@@ -526,8 +544,7 @@ async def test_remove_device_by_hand(
     async def remove(device: dr.DeviceEntry) -> bool:
         await client.send_json_auto_id(
             {
-                "type": "config/device_registry/remove_config_entry",
-                "config_entry_id": config_entry.entry_id,
+                "type": "config/device_registry/remove",
                 "device_id": device.id,
             }
         )
@@ -548,3 +565,17 @@ async def test_remove_device_by_hand(
     assert gone is not None
     assert await remove(gone)
     assert server_device(device_registry, config_entry, 2) is None
+
+    # It comes back (e.g. its group returned): a new device and entities, without a reload.
+    fleet.add_server("vps-hk", tag="prod", server_id=2)
+    await poll(hass, freezer, 60)
+    assert server_device(device_registry, config_entry, 2) is not None
+    assert hass.states.get("sensor.vps_hk_cpu_usage").state == "3.0150753768803"
+    assert hass.states.get("binary_sensor.vps_hk_ping_1_1_1_1_reachable") is not None
+
+    # With the entry not loaded there is nothing to check a server against: allowed; the
+    # dashboard device is still refused.
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    assert not await remove(dashboard)
+    assert await remove(server_device(device_registry, config_entry, 1))
+    assert server_device(device_registry, config_entry, 1) is None

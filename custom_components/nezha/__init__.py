@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
@@ -22,7 +23,11 @@ from .coordinator import (
     client_for_entry,
     issue_id,
 )
-from .devices import dashboard_device_info, dashboard_identifier, server_id_from_identifier
+from .devices import (
+    async_create_dashboard_device,
+    dashboard_identifier,
+    server_id_from_identifier,
+)
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -42,9 +47,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
         _async_remove_monitor_entities(hass, entry)
 
     # Created before the platforms so server devices can name it as their via device.
-    dashboard = dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **dashboard_device_info(entry)
-    )
+    dashboard = async_create_dashboard_device(hass, entry)
     entry.runtime_data = NezhaRuntimeData(
         client=client, servers=servers, monitors=monitors, dashboard_device_id=dashboard.id
     )
@@ -79,9 +82,16 @@ async def async_remove_config_entry_device(
     """Let the user delete a server device that left the dashboard; never a current one."""
     if dashboard_identifier(entry) in device_entry.identifiers:
         return False
-    current = entry.runtime_data.servers.data.servers
-    return not any(
-        (server_id := server_id_from_identifier(entry, identifier)) is not None
-        and server_id in current
+    server_ids = {
+        server_id
         for identifier in device_entry.identifiers
-    )
+        if (server_id := server_id_from_identifier(entry, identifier)) is not None
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        return True  # nothing to check against; a current server's device returns on set-up
+    servers = entry.runtime_data.servers
+    if server_ids & servers.data.servers.keys():
+        return False
+    for server_id in server_ids:
+        servers.async_forget_server(server_id)
+    return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
 from typing import override
@@ -67,12 +67,12 @@ class NezhaRuntimeData:
 type NezhaConfigEntry = ConfigEntry[NezhaRuntimeData]
 
 
-def issue_id(kind: str, entry: ConfigEntry) -> str:
+def issue_id(kind: str, entry: NezhaConfigEntry) -> str:
     """A repair issue's id, one per kind and entry."""
     return f"{kind}_{entry.entry_id}"
 
 
-def client_for_entry(hass: HomeAssistant, entry: ConfigEntry) -> NezhaClient:
+def client_for_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaClient:
     """The dashboard client for an entry, on HA's shared session."""
     session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
     return create_client(
@@ -220,6 +220,18 @@ class NezhaServerCoordinator(DataUpdateCoordinator[ServersData]):
         self._async_remove_server_devices(gone)
         self._async_sync_devices(snapshot.servers, previous.servers if previous else {})
         return ServersData(servers=snapshot.servers, absent=absent, dashboard_time=dashboard_time)
+
+    @callback
+    def async_forget_server(self, server_id: int) -> None:
+        """Stop tracking a gone server whose device the user deleted.
+
+        Its entities are forgotten by the platforms, so they are created anew if it comes back.
+        """
+        self._registry_absent.pop(server_id, None)
+        if self.data is not None and server_id in self.data.absent:
+            absent = {key: count for key, count in self.data.absent.items() if key != server_id}
+            self.data = replace(self.data, absent=absent)
+            self.async_update_listeners()
 
     @callback
     def _async_remove_server_devices(self, server_ids: set[int]) -> None:

@@ -116,13 +116,22 @@ class NezhaMonitorEntity(CoordinatorEntity[NezhaMonitorCoordinator]):
             return None
         return point
 
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Also follow the server coordinator: its outages make this entity unavailable at once."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.server_coordinator.async_add_listener(self._handle_coordinator_update)
+        )
+
     @property
     @override
     def available(self) -> bool:
-        """Available while the server's last monitor poll worked and reported this monitor."""
+        """Available while the dashboard answers and the server's monitor poll reported this one."""
         result = self.coordinator.data.get(self.server_id)
         return (
             super().available
+            and self.coordinator.server_coordinator.last_update_success
             and result is not None
             and result.ok
             and self.monitor_id in result.monitors
@@ -210,3 +219,5 @@ def async_track_monitor_entities(
 
     add_new_entities()
     entry.async_on_unload(monitors.async_add_listener(add_new_entities))
+    # Servers removed (or forgotten) between two monitor polls must be forgotten here as well.
+    entry.async_on_unload(servers.async_add_listener(add_new_entities))
