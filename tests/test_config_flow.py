@@ -775,17 +775,26 @@ async def test_options_monitor_interval_too_short_then_recovers(
 
 
 @pytest.mark.parametrize(
-    "side_effect",
-    [NezhaConnectionError("down"), NezhaAuthError("refused"), NezhaResponseError("html")],
+    ("side_effect", "reason"),
+    [
+        (NezhaConnectionError("down"), "cannot_connect"),
+        (NezhaResponseError("html"), "cannot_connect"),
+        (NezhaAuthError("refused"), "invalid_auth"),
+        (NezhaUnsupportedVersionError("1.x"), "unsupported_version"),
+    ],
 )
 async def test_options_cannot_connect(
-    hass: HomeAssistant, entry: MockConfigEntry, mock_get_servers: AsyncMock, side_effect: Exception
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mock_get_servers: AsyncMock,
+    side_effect: Exception,
+    reason: str,
 ) -> None:
-    """The groups can't be listed while the dashboard is unreachable: abort, options untouched."""
+    """The groups can't be listed while the dashboard can't be read: abort, options untouched."""
     mock_get_servers.side_effect = side_effect
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "cannot_connect"
+    assert result["reason"] == reason
     assert entry.options == {CONF_TAG: "web"}
 
 

@@ -253,6 +253,13 @@ def _seconds(minimum: int, maximum: int) -> NumberSelector:
     )
 
 
+_OPTIONS_ABORT_REASONS: dict[type[NezhaError], str] = {
+    NezhaAuthError: "invalid_auth",
+    NezhaUnsupportedVersionError: "unsupported_version",
+}
+"""Why the options can't open, when it is something the user must fix first; else cannot_connect."""
+
+
 class NezhaOptionsFlow(OptionsFlowWithReload):
     """Polling intervals, the offline threshold and the server group; saving reloads the entry."""
 
@@ -266,7 +273,9 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
                 snapshot = await client_for_entry(self.hass, self.config_entry).async_get_servers()
             except NezhaError as err:
                 _LOGGER.debug("Could not list the dashboard's server groups: %s", err)
-                return self.async_abort(reason="cannot_connect")
+                return self.async_abort(
+                    reason=_OPTIONS_ABORT_REASONS.get(type(err), "cannot_connect")
+                )
             tags = {server.tag for server in snapshot.servers.values() if server.tag}
             if current := self.config_entry.options.get(CONF_TAG):
                 tags.add(current)  # keep a group that no longer has servers selectable
