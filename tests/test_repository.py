@@ -462,21 +462,31 @@ def test_every_config_field_has_a_description(en: dict[str, Any]) -> None:
 def test_entity_translation_keys_have_names_and_icons(
     en: dict[str, Any], zh: dict[str, Any], icons: dict[str, Any]
 ) -> None:
-    """Each entity's translation_key has an English and a Chinese name and an icon."""
+    """Each translation_key has an English and a Chinese name; an icon unless its device class
+    gives one (the icon-translations rule: don't override device-class icons)."""
     used: dict[str, set[str]] = {}
+    with_icon: dict[str, set[str]] = {}
     for platform, descriptions in entity_descriptions().items():
         keys = {description.translation_key for description in descriptions}
         assert None not in keys, f"a {platform} description has no translation_key"
         used[platform] = {key for key in keys if key is not None}
+        with_icon[platform] = {
+            description.translation_key
+            for description in descriptions
+            if description.translation_key and description.device_class is None
+        }
         for key in used[platform]:
             assert en["entity"][platform][key]["name"], f"en: {platform}.{key}"
             assert zh["entity"][platform][key]["name"], f"zh-Hans: {platform}.{key}"
+        for key in with_icon[platform]:
             assert icons["entity"][platform][key]["default"].startswith("mdi:"), (
                 f"icons: {platform}.{key}"
             )
-    # And nothing stale is left behind.
+    # And nothing stale is left behind, nor an icon a device class already gives.
     assert {platform: set(keys) for platform, keys in en["entity"].items()} == used
-    assert {platform: set(keys) for platform, keys in icons["entity"].items()} == used
+    assert {platform: set(keys) for platform, keys in icons["entity"].items()} == {
+        platform: keys for platform, keys in with_icon.items() if keys
+    }
 
 
 def test_state_icons_differ_from_the_default(icons: dict[str, Any]) -> None:
