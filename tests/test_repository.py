@@ -596,3 +596,21 @@ def test_readme_lists_every_entity_and_option(readme: str) -> None:
     assert "https://github.com/nezhahq/nezha" in text
     assert "v0.20.13" in text
     assert "2026.10.4" in text
+
+
+@pytest.mark.parametrize(
+    ("workflow", "needle"),
+    [
+        ("hassfest.yml", {"uses": "home-assistant/actions/hassfest@master"}),
+        ("validate.yml", {"uses": "hacs/action@main", "with": {"category": "integration"}}),
+        ("tests.yml", {"name": "Run the test command", "run": "scripts/test"}),
+    ],
+)
+def test_github_workflows(workflow: str, needle: dict[str, Any]) -> None:
+    """The published repository's checks: each workflow runs on push and PR with its key step."""
+    document = load_yaml_dict(REPO / ".github" / "workflows" / workflow)
+    triggers = document.get("on", document.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert {"push", "pull_request"} <= set(triggers)
+    steps = [step for job in document["jobs"].values() for step in job["steps"]]
+    assert {"uses": "actions/checkout@v4"} in steps
+    assert needle in steps
