@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.nezha.api import (
     NezhaAuthError,
     NezhaConnectionError,
+    NezhaError,
     NezhaResponseError,
     NezhaUnsupportedVersionError,
     Server,
@@ -77,6 +78,12 @@ FLOW_ERRORS = [
 ]
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+
+
+def test_every_client_error_is_covered() -> None:
+    """A new error type in the client needs a form error, an options abort and a test here."""
+    tested = {type(error) for error, _ in FLOW_ERRORS if isinstance(error, NezhaError)}
+    assert tested == set(NezhaError.__subclasses__())
 
 
 @pytest.fixture
@@ -778,7 +785,7 @@ async def test_options_monitor_interval_too_short_then_recovers(
     ("side_effect", "reason"),
     [
         (NezhaConnectionError("down"), "cannot_connect"),
-        (NezhaResponseError("html"), "cannot_connect"),
+        (NezhaResponseError("html"), "not_nezha"),
         (NezhaAuthError("refused"), "invalid_auth"),
         (NezhaUnsupportedVersionError("1.x"), "unsupported_version"),
     ],

@@ -122,6 +122,15 @@ def _without_token(user_input: Mapping[str, Any], errors: Mapping[str, str]) -> 
     return dict(user_input)
 
 
+_ERROR_REASONS: dict[type[NezhaError], str] = {
+    NezhaConnectionError: "cannot_connect",
+    NezhaAuthError: "invalid_auth",
+    NezhaResponseError: "not_nezha",
+    NezhaUnsupportedVersionError: "unsupported_version",
+}
+"""The form error (config steps) or abort reason (options) for each error the client raises."""
+
+
 class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a Nezha dashboard."""
 
@@ -147,14 +156,8 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         client = create_client(API_V0, async_get_clientsession(self.hass, verify_ssl), url, token)
         try:
             await client.async_get_servers()
-        except NezhaConnectionError:
-            error = "cannot_connect"
-        except NezhaAuthError:
-            error = "invalid_auth"
-        except NezhaResponseError:
-            error = "not_nezha"
-        except NezhaUnsupportedVersionError:
-            error = "unsupported_version"
+        except NezhaError as err:
+            error = _ERROR_REASONS[type(err)]
         except Exception:
             _LOGGER.exception("Unexpected error while checking the dashboard")
             error = "unknown"
@@ -253,13 +256,6 @@ def _seconds(minimum: int, maximum: int) -> NumberSelector:
     )
 
 
-_OPTIONS_ABORT_REASONS: dict[type[NezhaError], str] = {
-    NezhaAuthError: "invalid_auth",
-    NezhaUnsupportedVersionError: "unsupported_version",
-}
-"""Why the options can't open, when it is something the user must fix first; else cannot_connect."""
-
-
 class NezhaOptionsFlow(OptionsFlowWithReload):
     """Polling intervals, the offline threshold and the server group; saving reloads the entry."""
 
@@ -273,9 +269,7 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
                 snapshot = await client_for_entry(self.hass, self.config_entry).async_get_servers()
             except NezhaError as err:
                 _LOGGER.debug("Could not list the dashboard's server groups: %s", err)
-                return self.async_abort(
-                    reason=_OPTIONS_ABORT_REASONS.get(type(err), "cannot_connect")
-                )
+                return self.async_abort(reason=_ERROR_REASONS[type(err)])
             tags = {server.tag for server in snapshot.servers.values() if server.tag}
             if current := self.config_entry.options.get(CONF_TAG):
                 tags.add(current)  # keep a group that no longer has servers selectable
