@@ -44,7 +44,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
         # Monitors are secondary: a failure here leaves their entities unavailable, not the entry.
         await monitors.async_refresh()
     else:
-        _async_remove_monitor_entities(hass, entry)
+        _async_remove_all_monitor_entities(hass, entry)
 
     # Created before the platforms so server devices can name it as their via device.
     dashboard = async_create_dashboard_device(hass, entry)
@@ -56,7 +56,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
 
 
 @callback
-def _async_remove_monitor_entities(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
+def _async_remove_all_monitor_entities(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
     """Monitors were turned off in the options: drop their entities rather than leave them dead."""
     entity_registry = er.async_get(hass)
     suffixes = tuple(f"_{key}" for key in MONITOR_ENTITY_KEYS.values())
