@@ -91,6 +91,7 @@ class NezhaMonitorEntity(CoordinatorEntity[NezhaMonitorCoordinator]):
         self.monitor_id = monitor.id
         self._attr_unique_id = f"{entry.entry_id}_{server.id}_{monitor.id}_{description.key}"
         self._attr_translation_placeholders = {"monitor": monitor.name}
+        self._servers_ok = coordinator.server_coordinator.last_update_success
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
         )
@@ -121,8 +122,17 @@ class NezhaMonitorEntity(CoordinatorEntity[NezhaMonitorCoordinator]):
         """Also follow the server coordinator: its outages make this entity unavailable at once."""
         await super().async_added_to_hass()
         self.async_on_remove(
-            self.coordinator.server_coordinator.async_add_listener(self._handle_coordinator_update)
+            self.coordinator.server_coordinator.async_add_listener(self._async_servers_polled)
         )
+
+    @callback
+    def _async_servers_polled(self) -> None:
+        # Only availability depends on the server poll: write the state when that changes, not
+        # every monitor entity after every server poll.
+        servers_ok = self.coordinator.server_coordinator.last_update_success
+        if servers_ok != self._servers_ok:
+            self._servers_ok = servers_ok
+            self.async_write_ha_state()
 
     @property
     @override
