@@ -8,9 +8,7 @@ the order of servers is random; ``last_active`` is ``-62135596800`` for a server
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-import json
+from datetime import datetime
 import logging
 from typing import Any
 
@@ -32,6 +30,17 @@ from .models import (
     ServersSnapshot,
     Status,
     Temperature,
+)
+from .parsing import (
+    decode_json_object,
+    http_date,
+    integer,
+    mapping,
+    number,
+    text,
+    text_tuple,
+    unix_seconds,
+    unsigned,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -111,7 +120,7 @@ class NezhaV0Client:
             ) as response:
                 body = await response.read()
                 status = response.status
-                dashboard_time = _parse_date(response.headers.get("Date"))
+                dashboard_time = http_date(response.headers.get("Date"))
         except TimeoutError as err:
             raise NezhaConnectionError(f"timed out after {self._timeout.total:g} s") from err
         except aiohttp.ClientError as err:
@@ -121,7 +130,7 @@ class NezhaV0Client:
             raise NezhaConnectionError(
                 f"HTTP {status} from the dashboard or a proxy in front of it"
             )
-        payload = _decode_json(body, status, self._token)
+        payload = decode_json_object(body, status, (self._token,))
         if "error" in payload or "success" in payload:
             raise NezhaUnsupportedVersionError(
                 "the dashboard answers like Nezha 1.x or 2.x, which has no v0 API"
@@ -138,34 +147,6 @@ class NezhaV0Client:
         return payload, dashboard_time
 
 
-def _decode_json(body: bytes, status: int, token: str) -> dict[str, Any]:
-    """Decode a JSON object, or say plainly that this is not one (HTML from a proxy, a login page).
-
-    The error quotes the start of the body, which tells a login page from a proxy's error page;
-    the token is cut out first, in case the page echoes the request.
-    """
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as err:  # also UnicodeDecodeError; deeply nested arrays
-        text = body.decode("utf-8", "replace")
-        snippet = (text.replace(token, "***") if token else text)[:40].strip()
-        raise NezhaResponseError(f"HTTP {status}: not JSON ({snippet!r}…)") from err
-    if not isinstance(payload, dict):
-        raise NezhaResponseError(f"HTTP {status}: JSON of another shape ({type(payload).__name__})")
-    return payload
-
-
-def _parse_date(value: str | None) -> datetime | None:
-    """Parse an HTTP ``Date`` header as an aware UTC datetime."""
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except TypeError, ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _list_result(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The ``result`` list (``null`` means empty); items that are not objects are dropped."""
     result = payload.get("result")
@@ -176,106 +157,60 @@ def _list_result(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [item for item in result if isinstance(item, Mapping)]
 
 
-def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def _int(data: Mapping[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _float(data: Mapping[str, Any], key: str) -> float | None:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _str(data: Mapping[str, Any], key: str) -> str | None:
-    """A string value; empty strings are unknown."""
-    value = data.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _str_tuple(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = data.get(key)
-    if not isinstance(value, list):
-        return ()
-    return tuple(item for item in value if isinstance(item, str) and item)
-
-
-def _timestamp(seconds: int | None) -> datetime | None:
-    """Unix seconds; zero or negative (Go's zero time, -62135596800) means never."""
-    if seconds is None or seconds <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except OverflowError, OSError, ValueError:
-        return None
-
-
 def _parse_server(item: Mapping[str, Any]) -> Server | None:
-    server_id = _int(item, "id")
+    server_id = unsigned(item, "id")
     if server_id is None:
         _LOGGER.debug("Skipping a server entry without a numeric id")
         return None
-    host = _parse_host(_mapping(item, "host"))
+    host = _parse_host(mapping(item, "host"))
     return Server(
         id=server_id,
-        name=_str(item, "name") or f"#{server_id}",
-        tag=_str(item, "tag") or "",
-        last_active=_timestamp(_int(item, "last_active")),
-        ipv4=_str(item, "ipv4"),
-        ipv6=_str(item, "ipv6"),
-        display_index=_int(item, "display_index") or 0,
+        name=text(item, "name") or f"#{server_id}",
+        tag=text(item, "tag") or "",
+        last_active=unix_seconds(integer(item, "last_active")),
+        ipv4=text(item, "ipv4"),
+        ipv6=text(item, "ipv6"),
+        display_index=integer(item, "display_index") or 0,
         host=host,
-        status=_parse_status(_mapping(item, "status"), has_gpu=bool(host.gpu_models)),
+        status=_parse_status(mapping(item, "status"), has_gpu=bool(host.gpu_models)),
     )
 
 
 def _parse_host(data: Mapping[str, Any]) -> Host:
     return Host(
-        platform=_str(data, "Platform"),
-        platform_version=_str(data, "PlatformVersion"),
-        cpu_models=_str_tuple(data, "CPU"),
-        mem_total=_int(data, "MemTotal"),
-        disk_total=_int(data, "DiskTotal"),
-        swap_total=_int(data, "SwapTotal"),
-        arch=_str(data, "Arch"),
-        virtualization=_str(data, "Virtualization"),
-        boot_time=_timestamp(_int(data, "BootTime")),
-        country_code=_str(data, "CountryCode"),
-        agent_version=_str(data, "Version"),
-        gpu_models=_str_tuple(data, "GPU"),
+        platform=text(data, "Platform"),
+        platform_version=text(data, "PlatformVersion"),
+        cpu_models=text_tuple(data, "CPU"),
+        mem_total=unsigned(data, "MemTotal"),
+        disk_total=unsigned(data, "DiskTotal"),
+        swap_total=unsigned(data, "SwapTotal"),
+        arch=text(data, "Arch"),
+        virtualization=text(data, "Virtualization"),
+        boot_time=unix_seconds(integer(data, "BootTime")),
+        country_code=text(data, "CountryCode"),
+        agent_version=text(data, "Version"),
+        gpu_models=text_tuple(data, "GPU"),
     )
 
 
 def _parse_status(data: Mapping[str, Any], *, has_gpu: bool) -> Status:
-    gpu = _float(data, "GPU")
+    gpu = number(data, "GPU")
     return Status(
-        cpu=_float(data, "CPU"),
-        mem_used=_int(data, "MemUsed"),
-        swap_used=_int(data, "SwapUsed"),
-        disk_used=_int(data, "DiskUsed"),
-        net_in_transfer=_int(data, "NetInTransfer"),
-        net_out_transfer=_int(data, "NetOutTransfer"),
-        net_in_speed=_int(data, "NetInSpeed"),
-        net_out_speed=_int(data, "NetOutSpeed"),
-        uptime=_int(data, "Uptime"),
-        load_1=_float(data, "Load1"),
-        load_5=_float(data, "Load5"),
-        load_15=_float(data, "Load15"),
-        tcp_connections=_int(data, "TcpConnCount"),
-        udp_connections=_int(data, "UdpConnCount"),
-        processes=_int(data, "ProcessCount"),
+        cpu=number(data, "CPU"),
+        mem_used=unsigned(data, "MemUsed"),
+        swap_used=unsigned(data, "SwapUsed"),
+        disk_used=unsigned(data, "DiskUsed"),
+        net_in_transfer=unsigned(data, "NetInTransfer"),
+        net_out_transfer=unsigned(data, "NetOutTransfer"),
+        net_in_speed=unsigned(data, "NetInSpeed"),
+        net_out_speed=unsigned(data, "NetOutSpeed"),
+        uptime=unsigned(data, "Uptime"),
+        load_1=number(data, "Load1"),
+        load_5=number(data, "Load5"),
+        load_15=number(data, "Load15"),
+        tcp_connections=unsigned(data, "TcpConnCount"),
+        udp_connections=unsigned(data, "UdpConnCount"),
+        processes=unsigned(data, "ProcessCount"),
         temperatures=_parse_temperatures(data.get("Temperatures")),
         # v0 always sends a GPU figure (0 without a GPU); it means something only with GPU models.
         gpu_usage=(gpu,) if has_gpu and gpu is not None else (),
@@ -287,13 +222,13 @@ def _parse_temperatures(value: Any) -> tuple[Temperature, ...]:
         return ()
     sensors = []
     for item in value:
-        if isinstance(item, Mapping) and (celsius := _float(item, "Temperature")) is not None:
-            sensors.append(Temperature(name=_str(item, "Name") or "", celsius=celsius))
+        if isinstance(item, Mapping) and (celsius := number(item, "Temperature")) is not None:
+            sensors.append(Temperature(name=text(item, "Name") or "", celsius=celsius))
     return tuple(sensors)
 
 
 def _parse_monitor(item: Mapping[str, Any], server_id: int) -> Monitor | None:
-    monitor_id = _int(item, "monitor_id")
+    monitor_id = unsigned(item, "monitor_id")
     if monitor_id is None:
         return None
     times = item.get("created_at")
@@ -315,12 +250,12 @@ def _parse_monitor(item: Mapping[str, Any], server_id: int) -> Monitor | None:
         MonitorPoint(time=when, latency_ms=delay)
         for millis, delay in raw
         if millis >= newest - MONITOR_POINT_WINDOW_MS
-        and (when := _timestamp(millis // 1000)) is not None
+        and (when := unix_seconds(millis // 1000)) is not None
     ]
     points.sort(key=lambda point: point.time)
     return Monitor(
         id=monitor_id,
         server_id=server_id,
-        name=_str(item, "monitor_name") or f"#{monitor_id}",
+        name=text(item, "monitor_name") or f"#{monitor_id}",
         points=tuple(points),
     )

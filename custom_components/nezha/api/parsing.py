@@ -1,0 +1,131 @@
+"""Reading dashboard JSON defensively, shared by every generation's client.
+
+A dashboard (or something in front of it) can send anything. Each reader here returns a value of
+the asked-for type or ``None`` (unknown), never raises: one odd field must not take every entity
+down. A number that can't be a measurement (not finite, negative where Go has an unsigned type,
+too big for a float or a ``uint64``) is unknown too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+import json
+import math
+from typing import Any
+
+from .errors import NezhaResponseError
+
+UINT64_LIMIT = 2**64
+"""Go's ``uint64`` counters (bytes, ids, counts) are below this."""
+
+
+def decode_json_object(body: bytes, status: int, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Decode a JSON object, or say plainly that this is not one (HTML from a proxy, a login page).
+
+    ``NaN`` and ``Infinity`` (which Python's decoder accepts, Go's encoder never writes) become
+    ``None``. The error quotes the start of the body, which tells a login page from a proxy's error
+    page; every one of ``secrets`` is cut out first, in case the page echoes the request.
+    """
+    try:
+        payload = json.loads(body, parse_constant=lambda _: None)
+    except (ValueError, RecursionError) as err:  # also UnicodeDecodeError; deeply nested arrays
+        text = body.decode("utf-8", "replace")
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        raise NezhaResponseError(f"HTTP {status}: not JSON ({text[:40].strip()!r}…)") from err
+    if not isinstance(payload, dict):
+        raise NezhaResponseError(f"HTTP {status}: JSON of another shape ({type(payload).__name__})")
+    return payload
+
+
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware UTC datetime; ``None`` if it can't be a time."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except TypeError, ValueError, OverflowError:
+        return None
+
+
+def mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """An object field; anything else is an empty object."""
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def integer(data: Mapping[str, Any], key: str) -> int | None:
+    """A whole number of any sign (Go ``int``/``int64``), e.g. a display index or Unix seconds."""
+    value = data.get(key)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def unsigned(data: Mapping[str, Any], key: str) -> int | None:
+    """A Go ``uint64``: a whole number from 0 to 2**64 - 1 (byte counts, ids, counts)."""
+    value = integer(data, key)
+    return value if value is not None and 0 <= value < UINT64_LIMIT else None
+
+
+def number(data: Mapping[str, Any], key: str) -> float | None:
+    """A finite float (a percentage, a load average, a latency)."""
+    return finite(data.get(key))
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` (not a number, NaN, infinite, too big)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def text(data: Mapping[str, Any], key: str) -> str | None:
+    """A string value; empty strings are unknown."""
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def text_tuple(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """A list of non-empty strings; other items and other types are dropped."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str) and item)
+
+
+def unix_seconds(seconds: int | None) -> datetime | None:
+    """Unix seconds as UTC; zero or negative (Go's zero time, -62135596800) means never."""
+    if seconds is None or seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except OverflowError, OSError, ValueError:
+        return None
+
+
+def rfc3339(value: Any) -> datetime | None:
+    """A Go ``time.Time`` in JSON (RFC 3339, up to nanoseconds, any offset) as an aware datetime.
+
+    Go's zero time (``0001-01-01T00:00:00Z``, "never") and anything that is not such a time are
+    ``None``. Fractions beyond microseconds are cut, as Python's datetime can't hold them.
+    """
+    if not isinstance(value, str) or not value or value.startswith("0001-01-01"):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
