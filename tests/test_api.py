@@ -912,7 +912,7 @@ async def test_tag_with_special_characters(fleet: NezhaSimulator, http: aiohttp.
 
 
 async def test_monitors_parsed(fleet: NezhaSimulator, http: aiohttp.ClientSession):
-    """Series per monitor, ms timestamps as datetimes, oldest first; 0 is a failed round."""
+    """Per monitor the newest point (ms timestamps as datetimes) and the series size."""
     client = NezhaV0Client(http, fleet.url, TOKEN)
 
     snapshot = await client.async_get_monitors(1)
@@ -923,22 +923,21 @@ async def test_monitors_parsed(fleet: NezhaSimulator, http: aiohttp.ClientSessio
     assert snapshot.dashboard_time == utc(DASHBOARD_NOW)
     assert list(snapshot.monitors) == [1, 2]
     ping, tcp = snapshot.monitors[1], snapshot.monitors[2]
-    assert (ping.id, ping.server_id, ping.name) == (1, 1, "Ping 1.1.1.1")
-    assert ping.points == (
-        MonitorPoint(utc(DASHBOARD_NOW - 180), 15.5),
-        MonitorPoint(utc(DASHBOARD_NOW - 120), 14.5),
-        MonitorPoint(utc(DASHBOARD_NOW - 60), 13.5),
+    assert ping == Monitor(
+        id=1,
+        server_id=1,
+        name="Ping 1.1.1.1",
+        latest=MonitorPoint(utc(DASHBOARD_NOW - 60), 13.5),
+        point_count=3,
     )
-    assert ping.latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 13.5)
     assert tcp.name == "TCP example.com:443"
-    assert tcp.points == (MonitorPoint(utc(DASHBOARD_NOW - 60), 0.0),)
-    assert tcp.latest is not None
-    assert tcp.latest.latency_ms == 0  # the failed round
+    assert tcp.latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 0.0)  # the failed round counts
+    assert tcp.point_count == 1
 
     other = await client.async_get_monitors(2)
     assert other.server_id == 2
-    assert [point.latency_ms for point in other.monitors[1].points] == [38.25, 37.25, 36.25]
-    assert [point.latency_ms for point in other.monitors[2].points] == [80.0] * 3
+    assert other.monitors[1].latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 36.25)
+    assert other.monitors[2].latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 80.0)
     assert {monitor.server_id for monitor in other.monitors.values()} == {2}
 
 
@@ -950,19 +949,25 @@ async def test_monitor_points_truncated_to_minutes(
     fleet.add_point(monitor, 2, 1500.0, at=DASHBOARD_NOW - 30.5)  # capped at 1000 ms
     fleet.add_point(monitor, 2, 9.0, at=DASHBOARD_NOW - 25 * 3600)  # out of the window
     snapshot = await NezhaV0Client(http, fleet.url, TOKEN).async_get_monitors(2)
-    assert snapshot.monitors[monitor].points == (MonitorPoint(utc(DASHBOARD_NOW - 60), 1000.0),)
+    assert snapshot.monitors[monitor].latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 1000.0)
+    assert snapshot.monitors[monitor].point_count == 1
 
 
-async def test_only_the_last_hour_of_points_is_kept(
+async def test_a_day_of_points_is_counted_not_kept(
     fleet: NezhaSimulator, http: aiohttp.ClientSession
 ):
-    """Of a day of points, those up to an hour older than the newest are kept (memory, CPU)."""
+    """Of a day of points only the newest is kept, and how many there were."""
     monitor = fleet.add_monitor("Ping 9.9.9.9")
     for minutes_ago in range(1, 24 * 60, 10):
-        fleet.add_point(monitor, 2, 20.0, at=DASHBOARD_NOW - 60 * minutes_ago)
+        fleet.add_point(monitor, 2, 20.0 + minutes_ago, at=DASHBOARD_NOW - 60 * minutes_ago)
     snapshot = await NezhaV0Client(http, fleet.url, TOKEN).async_get_monitors(2)
-    times = [point.time for point in snapshot.monitors[monitor].points]
-    assert times == [utc(DASHBOARD_NOW - 60 * m) for m in (61, 51, 41, 31, 21, 11, 1)]
+    assert snapshot.monitors[monitor] == Monitor(
+        id=monitor,
+        server_id=2,
+        name="Ping 9.9.9.9",
+        latest=MonitorPoint(utc(DASHBOARD_NOW - 60), 21.0),
+        point_count=144,
+    )
 
 
 async def test_monitors_result_null(fleet: NezhaSimulator, http: aiohttp.ClientSession):
@@ -1053,24 +1058,24 @@ async def test_monitor_entries_robust(simulator: NezhaSimulator, http: aiohttp.C
     snapshot = await NezhaV0Client(http, simulator.url, TOKEN).async_get_monitors(3)
 
     assert list(snapshot.monitors) == [4, 5, 6, 7, 8]
+    # Unsorted: the newest is the latest time, wherever it is in the series.
     assert snapshot.monitors[4] == Monitor(
         id=4,
         server_id=3,
         name="unsorted",
-        points=(
-            MonitorPoint(utc(Y2001), 1.5),
-            MonitorPoint(utc(Y2001 + 60), 2.0),
-            MonitorPoint(utc(Y2001 + 120), 3.0),
-        ),
+        latest=MonitorPoint(utc(Y2001 + 120), 3.0),
+        point_count=3,
     )
-    assert snapshot.monitors[5].points == (MonitorPoint(utc(Y2001 + 60), 5.5),)
+    # Only a whole-number time with a number delay makes a point (a float time does not).
+    assert snapshot.monitors[5].latest == MonitorPoint(utc(Y2001 + 60), 5.5)
+    assert snapshot.monitors[5].point_count == 7
     # Parallel arrays of different lengths: only complete pairs.
     assert snapshot.monitors[6] == Monitor(
-        id=6, server_id=3, name="#6", points=(MonitorPoint(utc(Y2001), 10.0),)
+        id=6, server_id=3, name="#6", latest=MonitorPoint(utc(Y2001), 10.0), point_count=1
     )
     assert snapshot.monitors[7] == Monitor(id=7, server_id=3, name="no series")
-    assert snapshot.monitors[7].latest is None
-    assert snapshot.monitors[8].points == ()
+    assert snapshot.monitors[8].latest is None
+    assert snapshot.monitors[8].point_count == 0
 
 
 @pytest.mark.parametrize(

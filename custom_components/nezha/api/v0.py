@@ -7,7 +7,8 @@ the order of servers is random; ``last_active`` is ``-62135596800`` for a server
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 import logging
 from typing import Any
@@ -33,6 +34,7 @@ from .models import (
 )
 from .parsing import (
     decode_json_object,
+    finite,
     http_date,
     integer,
     mapping,
@@ -42,14 +44,15 @@ from .parsing import (
     unix_seconds,
     unsigned,
 )
+from .transport import MAX_CONCURRENT_REQUESTS, read_body
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds for a whole request, connect to last byte."""
 
-MONITOR_POINT_WINDOW_MS = 60 * 60 * 1000
-"""Monitor points kept: those within an hour of the newest one."""
+MAX_POINT_MILLIS = 253_402_300_799_999
+"""The last millisecond of year 9999: a later time can't be a datetime."""
 
 _CODE_OK = 0
 _CODE_FORBIDDEN = 403
@@ -68,12 +71,18 @@ class NezhaV0Client:
         token: str,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        max_concurrent: int = MAX_CONCURRENT_REQUESTS,
     ) -> None:
-        """Use ``session`` (shared, owned by the caller) for a dashboard at ``url``."""
+        """Use ``session`` (shared, owned by the caller) for a dashboard at ``url``.
+
+        At most ``max_concurrent`` requests of this client are in flight at once, whichever
+        method sends them; the others wait their turn (the timeout starts when one is sent).
+        """
         self._session = session
         self._base = URL(url.rstrip("/"))
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._limit = asyncio.Semaphore(max_concurrent)
 
     async def async_get_servers(self, tag: str | None = None) -> ServersSnapshot:
         """Return every server in scope (one tag, or all when ``tag`` is empty) with live status."""
@@ -86,7 +95,7 @@ class NezhaV0Client:
         return ServersSnapshot(servers=dict(sorted(servers.items())), dashboard_time=dashboard_time)
 
     async def async_get_monitors(self, server_id: int) -> MonitorsSnapshot:
-        """Return the ping monitors of one server with their points of the last hour.
+        """Return the ping monitors of one server, each with its newest point.
 
         A server the dashboard no longer knows has no monitors (it was deleted between two polls).
         """
@@ -112,24 +121,27 @@ class NezhaV0Client:
             raise NezhaAuthError("the API token contains characters a v0 token never has")
         url = self._base / "api/v1" / path
         try:
-            async with self._session.get(
-                url,
-                params=params,
-                headers={"Authorization": self._token},
-                timeout=self._timeout,
-            ) as response:
-                body = await response.read()
+            async with (
+                self._limit,
+                self._session.get(
+                    url,
+                    params=params,
+                    headers={"Authorization": self._token},
+                    timeout=self._timeout,
+                ) as response,
+            ):
                 status = response.status
+                if status >= 500:  # a proxy's error page: nothing in it worth reading
+                    raise NezhaConnectionError(
+                        f"HTTP {status} from the dashboard or a proxy in front of it"
+                    )
                 dashboard_time = http_date(response.headers.get("Date"))
+                body = await read_body(response)
         except TimeoutError as err:
             raise NezhaConnectionError(f"timed out after {self._timeout.total:g} s") from err
         except aiohttp.ClientError as err:
             raise NezhaConnectionError(f"{type(err).__name__}: {err}") from err
 
-        if status >= 500:
-            raise NezhaConnectionError(
-                f"HTTP {status} from the dashboard or a proxy in front of it"
-            )
         payload = decode_json_object(body, status, (self._token,))
         if "error" in payload or "success" in payload:
             raise NezhaUnsupportedVersionError(
@@ -233,29 +245,53 @@ def _parse_monitor(item: Mapping[str, Any], server_id: int) -> Monitor | None:
         return None
     times = item.get("created_at")
     delays = item.get("avg_delay")
-    raw: list[tuple[int, float]] = []
+    latest: MonitorPoint | None = None
+    count = 0
     if isinstance(times, list) and isinstance(delays, list):
-        raw = [
-            (millis, float(delay))
-            for millis, delay in zip(times, delays, strict=False)
-            if isinstance(millis, int)
-            and not isinstance(millis, bool)
-            and isinstance(delay, int | float)
-            and not isinstance(delay, bool)
-        ]
-    # The dashboard sends up to a day of points a monitor; only the recent ones are kept, which
-    # bounds memory and the datetimes built each poll (a big fleet has thousands of series).
-    newest = max((millis for millis, _ in raw), default=0)
-    points = [
-        MonitorPoint(time=when, latency_ms=delay)
-        for millis, delay in raw
-        if millis >= newest - MONITOR_POINT_WINDOW_MS
-        and (when := unix_seconds(millis // 1000)) is not None
-    ]
-    points.sort(key=lambda point: point.time)
+        count = min(len(times), len(delays))  # parallel arrays: only complete pairs count
+        if (newest := _newest_point(times, delays, count)) is not None:
+            millis, delay = newest
+            if (when := unix_seconds(millis // 1000)) is not None:
+                latest = MonitorPoint(time=when, latency_ms=delay)
     return Monitor(
         id=monitor_id,
         server_id=server_id,
         name=text(item, "monitor_name") or f"#{monitor_id}",
-        points=tuple(points),
+        latest=latest,
+        point_count=count,
     )
+
+
+def _newest_point(
+    times: Sequence[Any], delays: Sequence[Any], count: int
+) -> tuple[int, float] | None:
+    """The newest (time in ms, delay) pair of a series; ``None`` when no pair is usable.
+
+    The dashboard sends a day of points oldest first (about 1,440 a monitor), so the last pair is
+    the newest: ``max`` confirms it at C speed, with no Python loop over the series and no
+    datetime per point. Only an odd series (unsorted, bad items) takes the slow path.
+    """
+    if count == 0:
+        return None
+    last = _usable_point(times[count - 1], delays[count - 1])
+    if last is not None:
+        try:
+            newest = max(times) if count == len(times) else max(times[:count])
+        except TypeError:  # an item that is not a number
+            newest = None
+        if newest == last[0]:
+            return last
+    best: tuple[int, float] | None = None
+    for index in range(count):
+        point = _usable_point(times[index], delays[index])
+        if point is not None and (best is None or point[0] >= best[0]):
+            best = point
+    return best
+
+
+def _usable_point(millis: Any, delay: Any) -> tuple[int, float] | None:
+    """A point with a whole positive time a datetime can hold and a finite, non-negative delay."""
+    if type(millis) is not int or not 0 < millis <= MAX_POINT_MILLIS:
+        return None
+    latency = finite(delay)
+    return None if latency is None or latency < 0 else (millis, latency)
