@@ -168,6 +168,10 @@ class NezhaSimulator(NezhaWorld):
         self.view_password: str | None = None
         """Site view password; the ``nezha-dashboard-vp`` cookie must hold it (real: a bcrypt hash)."""
         self.requests: list[SimRequest] = []
+        self.requests_in_flight = 0
+        """Requests being handled right now (waiting out latency or a fault's delay included)."""
+        self.requests_in_flight_max = 0
+        """The most requests handled at once since start or ``reset_in_flight``."""
         self._faults: list[_Fault] = []
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -266,6 +270,10 @@ class NezhaSimulator(NezhaWorld):
         """
         self._faults.append(_Fault(n, path, disconnect=True))
 
+    def reset_in_flight(self) -> None:
+        """Start counting ``requests_in_flight_max`` afresh."""
+        self.requests_in_flight_max = self.requests_in_flight
+
     @property
     def pending_faults(self) -> int:
         """How many faulty answers are still queued."""
@@ -293,6 +301,15 @@ class NezhaSimulator(NezhaWorld):
         response.headers.popall(hdrs.SERVER, None)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """Count the request in flight while it is handled."""
+        self.requests_in_flight += 1
+        self.requests_in_flight_max = max(self.requests_in_flight_max, self.requests_in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.requests_in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         """Record, delay, inject a fault or route the request."""
         self.requests.append(
             SimRequest(request.method, request.path_qs, request.headers.get(hdrs.AUTHORIZATION))
