@@ -11,13 +11,10 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 
-from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN
+from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, MONITOR_ENTITY_KEYS
 from .coordinator import (
-    ISSUE_DASHBOARD_UPGRADED,
-    ISSUE_TAG_NOT_FOUND,
-    MONITOR_ENTITY_KEYS,
+    ISSUE_KINDS,
     NezhaConfigEntry,
-    NezhaMonitorCoordinator,
     NezhaRuntimeData,
     NezhaServerCoordinator,
     client_for_entry,
@@ -28,6 +25,7 @@ from .devices import (
     dashboard_identifier,
     server_id_from_identifier,
 )
+from .monitors import NezhaMonitorCoordinator
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -72,7 +70,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bo
 
 async def async_remove_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
     """Withdraw the entry's repair issues when the user deletes it."""
-    for kind in (ISSUE_DASHBOARD_UPGRADED, ISSUE_TAG_NOT_FOUND):
+    for kind in ISSUE_KINDS:
         ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
 
 

@@ -12,15 +12,14 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import Platform
 
-from .coordinator import MONITOR_ENTITY_KEYS
+from .const import MONITOR_ENTITY_KEYS
 from .entity import (
     NezhaDashboardEntity,
     NezhaMonitorEntity,
     NezhaServerEntity,
     NezhaServerEntityDescription,
-    async_track_monitor_entities,
-    async_track_server_entities,
 )
+from .tracking import async_track_monitor_entities, async_track_server_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -96,9 +95,10 @@ class NezhaServersOfflineBinarySensor(NezhaDashboardEntity, BinarySensorEntity):
     @override
     def is_on(self) -> bool:
         """Whether a server that has reported is offline now."""
+        online = self.coordinator.data.online
         return any(
-            server.last_active is not None and not self.coordinator.is_online(server)
-            for server in self.coordinator.data.servers.values()
+            server.last_active is not None and server_id not in online
+            for server_id, server in self.coordinator.data.servers.items()
         )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
+from homeassistant.const import Platform
+
 DOMAIN: Final = "nezha"
 MANUFACTURER: Final = "Nezha"
 
@@ -29,11 +31,14 @@ DEFAULT_ONLINE_THRESHOLD: Final = 30
 MIN_ONLINE_THRESHOLD: Final = 10
 MAX_ONLINE_THRESHOLD: Final = 600
 
-MONITOR_CONCURRENCY: Final = 5
-"""Monitor series requests in flight at once (one per server)."""
-
 STALE_AFTER_POLLS: Final = 3
 """A server or monitor missing from this many consecutive successful polls is removed."""
 
 MONITOR_POINT_MAX_AGE: Final = timedelta(minutes=15)
 """A newest monitor point older than this (dashboard clock) is no longer a current reading."""
+
+MONITOR_ENTITY_KEYS: Final[dict[Platform, str]] = {
+    Platform.SENSOR: "monitor_latency",
+    Platform.BINARY_SENSOR: "monitor_reachable",
+}
+"""The entities each ping monitor has, by platform (their keys are part of the unique id)."""

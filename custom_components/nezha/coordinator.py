@@ -1,57 +1,58 @@
-"""Coordinators: one polls the dashboard's servers, the other their ping monitors."""
+"""The entry's runtime data and the coordinator of the dashboard's servers (monitors: monitors.py)."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
-from typing import override
+from typing import TYPE_CHECKING, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL, Platform
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .api import (
-    Monitor,
-    MonitorsSnapshot,
     NezhaAuthError,
     NezhaClient,
     NezhaConnectionError,
     NezhaError,
     NezhaUnsupportedVersionError,
     Server,
+    ServersSnapshot,
     create_client,
 )
 from .const import (
     CONF_API,
-    CONF_MONITOR_INTERVAL,
     CONF_ONLINE_THRESHOLD,
     CONF_SCAN_INTERVAL,
     CONF_TAG,
-    DEFAULT_MONITOR_INTERVAL,
     DEFAULT_ONLINE_THRESHOLD,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
-    MONITOR_CONCURRENCY,
     STALE_AFTER_POLLS,
 )
-from .devices import server_id_from_identifier, server_identifier, server_model
+from .devices import (
+    async_registered_server_ids,
+    async_remove_server_devices,
+    async_sync_server_devices,
+)
+from .dispatch import ServerDispatchCoordinator
+
+if TYPE_CHECKING:
+    from .monitors import NezhaMonitorCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
 ISSUE_DASHBOARD_UPGRADED = "dashboard_upgraded"
 ISSUE_TAG_NOT_FOUND = "tag_not_found"
-MONITOR_ENTITY_KEYS: dict[Platform, str] = {
-    Platform.SENSOR: "monitor_latency",
-    Platform.BINARY_SENSOR: "monitor_reachable",
-}
-"""The entities each ping monitor has, by platform (their keys are part of the unique id)."""
+ISSUE_NO_SERVERS = "no_servers"
+ISSUE_KINDS = (ISSUE_DASHBOARD_UPGRADED, ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS)
 
 
 @dataclass(slots=True)
@@ -81,7 +82,7 @@ def client_for_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaClien
 
 
 def track_presence(
-    previous_absent: dict[int, int], previous_ids: set[int], current_ids: set[int]
+    previous_absent: dict[int, int], previous_ids: Collection[int], current_ids: Collection[int]
 ) -> tuple[dict[int, int], set[int]]:
     """Count consecutive successful polls each known id has been missing from.
 
@@ -89,7 +90,7 @@ def track_presence(
     """
     absent: dict[int, int] = {}
     gone: set[int] = set()
-    for missing_id in (previous_ids | previous_absent.keys()) - current_ids:
+    for missing_id in (set(previous_ids) | previous_absent.keys()) - set(current_ids):
         count = previous_absent.get(missing_id, 0) + 1
         if count >= STALE_AFTER_POLLS:
             gone.add(missing_id)
@@ -108,14 +109,16 @@ class ServersData:
     """Servers we still track that the last polls did not report: id -> polls missing."""
     dashboard_time: datetime
     """The dashboard's clock at this poll (HA's clock when it sent no Date header)."""
+    online: frozenset[int] = frozenset()
+    """The reported servers whose agent reported within the online threshold, by that clock."""
 
     @property
     def tracked_ids(self) -> set[int]:
-        """Every server that still has a device."""
+        """Every server that still has a device (a new set: call it once per poll, not per item)."""
         return self.servers.keys() | self.absent.keys()
 
 
-class NezhaServerCoordinator(DataUpdateCoordinator[ServersData]):
+class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
     """Polls the details endpoint: every server in scope with its live status, in one request."""
 
     config_entry: NezhaConfigEntry
@@ -141,24 +144,62 @@ class NezhaServerCoordinator(DataUpdateCoordinator[ServersData]):
     @override
     async def _async_setup(self) -> None:
         """Track devices left from an earlier run, so servers deleted meanwhile are removed too."""
-        device_registry = dr.async_get(self.hass)
-        for device in dr.async_entries_for_config_entry(
-            device_registry, self.config_entry.entry_id
-        ):
-            for identifier in device.identifiers:
-                if (
-                    server_id := server_id_from_identifier(self.config_entry, identifier)
-                ) is not None:
-                    self._registry_absent[server_id] = 0
+        self._registry_absent = dict.fromkeys(
+            async_registered_server_ids(self.hass, self.config_entry), 0
+        )
 
     def is_online(self, server: Server) -> bool:
         """Whether the agent reported within the threshold, by the dashboard's clock."""
-        if server.last_active is None:
-            return False
-        return self.data.dashboard_time - server.last_active <= self.online_threshold
+        return server.id in self.data.online
 
     @override
     async def _async_update_data(self) -> ServersData:
+        snapshot = await self._async_fetch()
+        previous = self.data
+        previous_servers = previous.servers if previous else {}
+        previous_absent = previous.absent if previous else self._registry_absent
+        dashboard_time = snapshot.dashboard_time or dt_util.utcnow()
+
+        if not snapshot.servers and (self.tag or previous_servers or previous_absent):
+            # A renamed group, a fresh dashboard behind the same URL, a proxy: one empty answer is
+            # no proof that servers were deleted. Say so, and neither count nor remove anything.
+            self._async_raise_empty_issue()
+            self._set_changed(previous_servers.keys())
+            return ServersData(
+                servers={},
+                absent=previous_absent | dict.fromkeys(previous_servers, 0),
+                dashboard_time=dashboard_time,
+            )
+        for kind in (ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS):
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry))
+
+        servers = snapshot.servers
+        threshold = self.online_threshold
+        online = frozenset(
+            server_id
+            for server_id, server in servers.items()
+            if server.last_active is not None and dashboard_time - server.last_active <= threshold
+        )
+        previous_online = previous.online if previous else frozenset()
+        absent, gone = track_presence(previous_absent, previous_servers.keys(), servers.keys())
+        # What the entities must look at: servers whose data or online state changed, and those
+        # that left the poll or the registry.
+        changed = {
+            server_id
+            for server_id, server in servers.items()
+            if previous_servers.get(server_id) != server
+            or (server_id in online) != (server_id in previous_online)
+        }
+        changed.update(previous_servers.keys() - servers.keys(), gone)
+        async_remove_server_devices(self.hass, self.config_entry, gone)
+        async_sync_server_devices(self.hass, self.config_entry, servers, previous_servers, changed)
+        self._set_changed(changed)
+        return ServersData(
+            servers=servers, absent=absent, dashboard_time=dashboard_time, online=online
+        )
+
+    async def _async_fetch(self) -> ServersSnapshot:
+        """The dashboard's answer, its errors in HA's terms."""
         try:
             snapshot = await self.client.async_get_servers(self.tag or None)
         except NezhaAuthError as err:
@@ -193,14 +234,13 @@ class NezhaServerCoordinator(DataUpdateCoordinator[ServersData]):
         ir.async_delete_issue(
             self.hass, DOMAIN, issue_id(ISSUE_DASHBOARD_UPGRADED, self.config_entry)
         )
+        return snapshot
 
-        previous = self.data if self.data is not None else None
-        previous_ids = set(previous.servers) if previous else set()
-        previous_absent = previous.absent if previous else self._registry_absent
-        dashboard_time = snapshot.dashboard_time or dt_util.utcnow()
-
-        if self.tag and not snapshot.servers:
-            # The group was renamed or deleted: say so, and remove nothing.
+    @callback
+    def _async_raise_empty_issue(self) -> None:
+        """The group is gone (a tag is set) or the whole dashboard reports no servers."""
+        title = self.config_entry.title
+        if self.tag:
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
@@ -208,18 +248,18 @@ class NezhaServerCoordinator(DataUpdateCoordinator[ServersData]):
                 is_fixable=False,
                 severity=ir.IssueSeverity.WARNING,
                 translation_key=ISSUE_TAG_NOT_FOUND,
-                translation_placeholders={"tag": self.tag, "title": self.config_entry.title},
+                translation_placeholders={"tag": self.tag, "title": title},
             )
-            absent = {server_id: previous_absent.get(server_id, 0) for server_id in previous_ids}
-            return ServersData(
-                servers={}, absent=previous_absent | absent, dashboard_time=dashboard_time
+        else:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id(ISSUE_NO_SERVERS, self.config_entry),
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_NO_SERVERS,
+                translation_placeholders={"title": title},
             )
-        ir.async_delete_issue(self.hass, DOMAIN, issue_id(ISSUE_TAG_NOT_FOUND, self.config_entry))
-
-        absent, gone = track_presence(previous_absent, previous_ids, set(snapshot.servers))
-        self._async_remove_server_devices(gone)
-        self._async_sync_devices(snapshot.servers, previous.servers if previous else {})
-        return ServersData(servers=snapshot.servers, absent=absent, dashboard_time=dashboard_time)
 
     @callback
     def async_forget_server(self, server_id: int) -> None:
@@ -231,139 +271,5 @@ class NezhaServerCoordinator(DataUpdateCoordinator[ServersData]):
         if self.data is not None and server_id in self.data.absent:
             absent = {key: count for key, count in self.data.absent.items() if key != server_id}
             self.data = replace(self.data, absent=absent)
+            self._set_changed((server_id,))
             self.async_update_listeners()
-
-    @callback
-    def _async_remove_server_devices(self, server_ids: set[int]) -> None:
-        """Remove the devices (and with them the entities) of servers gone for good."""
-        device_registry = dr.async_get(self.hass)
-        for server_id in server_ids:
-            _LOGGER.debug("Server %s left the dashboard; removing its device", server_id)
-            if device := device_registry.async_get_device_by_identifier(
-                server_identifier(self.config_entry, server_id), self.config_entry.entry_id
-            ):
-                device_registry.async_remove_device(device.id)
-
-    @callback
-    def _async_sync_devices(self, servers: dict[int, Server], previous: dict[int, Server]) -> None:
-        """Carry renames, OS upgrades and agent updates to existing devices."""
-        device_registry = dr.async_get(self.hass)
-        for server in servers.values():
-            old = previous.get(server.id)
-            if old is not None and (old.name, old.host) == (server.name, server.host):
-                continue
-            device = device_registry.async_get_device_by_identifier(
-                server_identifier(self.config_entry, server.id), self.config_entry.entry_id
-            )
-            if device is None:
-                continue  # the platforms create it with the server's first entities
-            device_registry.async_update_device(
-                device.id,
-                name=server.name,
-                model=server_model(server),
-                sw_version=server.host.agent_version,
-                hw_version=server.host.arch,
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class ServerMonitors:
-    """One server's ping monitors after its latest monitor poll."""
-
-    monitors: dict[int, Monitor] = field(default_factory=dict)
-    """Monitors the last successful poll of this server reported, by id."""
-    absent: dict[int, int] = field(default_factory=dict)
-    """Monitors still tracked that the last successful polls did not report: id -> polls missing."""
-    dashboard_time: datetime | None = None
-    ok: bool = True
-    """False when the last poll of this server failed; its monitors then are unavailable."""
-
-    @property
-    def tracked_ids(self) -> set[int]:
-        """Every monitor that still has entities."""
-        return self.monitors.keys() | self.absent.keys()
-
-
-class NezhaMonitorCoordinator(DataUpdateCoordinator[dict[int, ServerMonitors]]):
-    """Polls each server's ping monitors, a few servers at a time."""
-
-    config_entry: NezhaConfigEntry
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: NezhaConfigEntry,
-        client: NezhaClient,
-        servers: NezhaServerCoordinator,
-    ) -> None:
-        """Poll every ``monitor_interval`` seconds the servers the server coordinator reports."""
-        super().__init__(
-            hass,
-            _LOGGER,
-            config_entry=entry,
-            name=f"{DOMAIN} monitors",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL)
-            ),
-        )
-        self.client = client
-        self.server_coordinator = servers
-        self.data = {}  # until the first poll: no monitors rather than None
-        self._limit = asyncio.Semaphore(MONITOR_CONCURRENCY)
-
-    @override
-    async def _async_update_data(self) -> dict[int, ServerMonitors]:
-        server_ids = sorted(self.server_coordinator.data.servers)
-        results = await asyncio.gather(*(self._async_fetch(server_id) for server_id in server_ids))
-        errors = [result for result in results if isinstance(result, NezhaError)]
-        if any(isinstance(error, NezhaAuthError) for error in errors):
-            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
-        if errors and len(errors) == len(results):
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="monitors_failed",
-                translation_placeholders={"error": str(errors[0])},
-            )
-
-        previous = self.data or {}
-        data: dict[int, ServerMonitors] = {}
-        stale_monitors: list[tuple[int, int]] = []
-        for server_id, result in zip(server_ids, results, strict=True):
-            before = previous.get(server_id, ServerMonitors())
-            if isinstance(result, NezhaError):
-                _LOGGER.debug("Monitors of server %s could not be read: %s", server_id, result)
-                data[server_id] = ServerMonitors(
-                    monitors=before.monitors,
-                    absent=before.absent,
-                    dashboard_time=before.dashboard_time,
-                    ok=False,
-                )
-                continue
-            absent, gone = track_presence(before.absent, set(before.monitors), set(result.monitors))
-            stale_monitors.extend((server_id, monitor_id) for monitor_id in gone)
-            data[server_id] = ServerMonitors(
-                monitors=result.monitors,
-                absent=absent,
-                dashboard_time=result.dashboard_time or dt_util.utcnow(),
-            )
-        self._async_remove_monitor_entities(stale_monitors)
-        return data
-
-    async def _async_fetch(self, server_id: int) -> MonitorsSnapshot | NezhaError:
-        async with self._limit:
-            try:
-                return await self.client.async_get_monitors(server_id)
-            except NezhaError as err:
-                return err
-
-    @callback
-    def _async_remove_monitor_entities(self, stale: list[tuple[int, int]]) -> None:
-        """Remove the entities of monitors gone for good (the server's device stays)."""
-        entity_registry = er.async_get(self.hass)
-        entry_id = self.config_entry.entry_id
-        for server_id, monitor_id in stale:
-            _LOGGER.debug("Monitor %s left server %s; removing its entities", monitor_id, server_id)
-            for platform, key in MONITOR_ENTITY_KEYS.items():
-                unique_id = f"{entry_id}_{server_id}_{monitor_id}_{key}"
-                if entity_id := entity_registry.async_get_entity_id(platform, DOMAIN, unique_id):
-                    entity_registry.async_remove(entity_id)

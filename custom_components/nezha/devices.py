@@ -1,19 +1,23 @@
-"""Device-registry identity and information for the dashboard and its servers."""
+"""The registries' side: device identity and information, and the housekeeping of each poll."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+import logging
 from typing import TYPE_CHECKING
 
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import DOMAIN, MANUFACTURER
+from .const import DOMAIN, MANUFACTURER, MONITOR_ENTITY_KEYS
 
 if TYPE_CHECKING:
     from .api import Server
     from .coordinator import NezhaConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def dashboard_identifier(entry: NezhaConfigEntry) -> tuple[str, str]:
@@ -79,3 +83,73 @@ def async_create_dashboard_device(hass: HomeAssistant, entry: NezhaConfigEntry) 
         entry_type=dr.DeviceEntryType.SERVICE,
         configuration_url=entry.data[CONF_URL],
     )
+
+
+@callback
+def async_registered_server_ids(hass: HomeAssistant, entry: NezhaConfigEntry) -> set[int]:
+    """The servers that have a device from an earlier run."""
+    return {
+        server_id
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        for identifier in device.identifiers
+        if (server_id := server_id_from_identifier(entry, identifier)) is not None
+    }
+
+
+@callback
+def async_remove_server_devices(
+    hass: HomeAssistant, entry: NezhaConfigEntry, server_ids: Iterable[int]
+) -> None:
+    """Remove the devices (and with them the entities) of servers gone for good."""
+    device_registry = dr.async_get(hass)
+    for server_id in server_ids:
+        _LOGGER.debug("Server %s left the dashboard; removing its device", server_id)
+        if device := device_registry.async_get_device_by_identifier(
+            server_identifier(entry, server_id), entry.entry_id
+        ):
+            device_registry.async_remove_device(device.id)
+
+
+@callback
+def async_sync_server_devices(
+    hass: HomeAssistant,
+    entry: NezhaConfigEntry,
+    servers: Mapping[int, Server],
+    previous: Mapping[int, Server],
+    changed: Iterable[int],
+) -> None:
+    """Carry renames, OS upgrades and agent updates of the changed servers to their devices."""
+    device_registry = dr.async_get(hass)
+    for server_id in changed:
+        server = servers.get(server_id)
+        old = previous.get(server_id)
+        if server is None or (
+            old is not None and (old.name, old.host) == (server.name, server.host)
+        ):
+            continue
+        device = device_registry.async_get_device_by_identifier(
+            server_identifier(entry, server.id), entry.entry_id
+        )
+        if device is None:
+            continue  # the platforms create it with the server's first entities
+        device_registry.async_update_device(
+            device.id,
+            name=server.name,
+            model=server_model(server),
+            sw_version=server.host.agent_version,
+            hw_version=server.host.arch,
+        )
+
+
+@callback
+def async_remove_monitor_entities(
+    hass: HomeAssistant, entry: NezhaConfigEntry, stale: Iterable[tuple[int, int]]
+) -> None:
+    """Remove the entities of monitors gone for good (the server's device stays)."""
+    entity_registry = er.async_get(hass)
+    for server_id, monitor_id in stale:
+        _LOGGER.debug("Monitor %s left server %s; removing its entities", monitor_id, server_id)
+        for platform, key in MONITOR_ENTITY_KEYS.items():
+            unique_id = f"{entry.entry_id}_{server_id}_{monitor_id}_{key}"
+            if entity_id := entity_registry.async_get_entity_id(platform, DOMAIN, unique_id):
+                entity_registry.async_remove(entity_id)

@@ -1,4 +1,9 @@
-"""Diagnostics: what support needs, with the token, the dashboard's address and every IP removed."""
+"""Diagnostics: what support needs, with the token, the dashboard's address and every IP removed.
+
+Monitor names are removed too: they usually name what is probed (``TCP example.com:443``).
+Server names stay: support needs to tell servers apart, and they name the user's own machines,
+which the dashboard shows to anyone it lets in.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from yarl import URL
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .coordinator import NezhaConfigEntry, ServerMonitors
+    from .coordinator import NezhaConfigEntry
+    from .monitors import ServerMonitors
 
 TO_REDACT = {CONF_API_TOKEN, "ipv4", "ipv6"}
 
@@ -24,19 +30,10 @@ def _redact_url(url: str) -> str:
 
 
 def _summarize_monitors(result: ServerMonitors) -> dict[str, Any]:
-    """One server's monitor poll, each series cut to its size and newest point.
-
-    A series covers 24 h (up to a point a minute), which would bury everything else.
-    """
+    """One server's monitor poll, monitor names redacted."""
     summary = asdict(result)
-    summary["monitors"] = {
-        monitor_id: {
-            "name": monitor.name,
-            "points": len(monitor.points),
-            "latest": None if monitor.latest is None else asdict(monitor.latest),
-        }
-        for monitor_id, monitor in result.monitors.items()
-    }
+    for monitor in summary["monitors"].values():
+        monitor["name"] = REDACTED
     return summary
 
 
@@ -56,7 +53,10 @@ async def async_get_config_entry_diagnostics(
         },
         "servers": {
             "last_update_success": runtime.servers.last_update_success,
-            "data": async_redact_data(asdict(runtime.servers.data), TO_REDACT),
+            "data": async_redact_data(
+                {**asdict(runtime.servers.data), "online": sorted(runtime.servers.data.online)},
+                TO_REDACT,
+            ),
         },
         "monitors": None
         if monitors is None

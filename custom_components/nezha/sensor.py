@@ -24,15 +24,14 @@ from homeassistant.const import (
     UnitOfTime,
 )
 
-from .coordinator import MONITOR_ENTITY_KEYS
+from .const import MONITOR_ENTITY_KEYS
 from .entity import (
     NezhaDashboardEntity,
     NezhaMonitorEntity,
     NezhaServerEntity,
     NezhaServerEntityDescription,
-    async_track_monitor_entities,
-    async_track_server_entities,
 )
+from .tracking import async_track_monitor_entities, async_track_server_entities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -194,7 +193,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
 class NezhaDashboardSensorEntityDescription(SensorEntityDescription):
     """A fleet-wide count."""
 
-    value_fn: Callable[[ServersData, Callable[[Server], bool]], int]
+    value_fn: Callable[[ServersData], int]
 
 
 DASHBOARD_SENSORS: tuple[NezhaDashboardSensorEntityDescription, ...] = (
@@ -202,13 +201,13 @@ DASHBOARD_SENSORS: tuple[NezhaDashboardSensorEntityDescription, ...] = (
         key="servers_total",
         translation_key="servers_total",
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda data, _: len(data.servers),
+        value_fn=lambda data: len(data.servers),
     ),
     NezhaDashboardSensorEntityDescription(
         key="servers_online",
         translation_key="servers_online",
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda data, is_online: sum(map(is_online, data.servers.values())),
+        value_fn=lambda data: len(data.online),
     ),
 )
 
@@ -259,7 +258,7 @@ class NezhaDashboardSensor(NezhaDashboardEntity, SensorEntity):
     @override
     def native_value(self) -> int:
         """The count from the latest poll."""
-        return self.entity_description.value_fn(self.coordinator.data, self.coordinator.is_online)
+        return self.entity_description.value_fn(self.coordinator.data)
 
 
 class NezhaMonitorLatencySensor(NezhaMonitorEntity, SensorEntity):

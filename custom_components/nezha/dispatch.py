@@ -1,0 +1,102 @@
+"""A coordinator that calls back only the listeners of the servers a poll changed.
+
+A poll of 1,000 servers where nothing changed must cost next to nothing. HA's coordinator calls
+every listener (one per entity, ~24 per server) after every poll; this one calls those of the
+servers the poll changed, plus those listening for the whole fleet. An entity says which server
+it follows through its coordinator context (an ``int`` server id); any other context means the
+whole fleet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import timedelta
+from itertools import count
+import logging
+from typing import TYPE_CHECKING, Any, override
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+
+class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """Tells a poll's news only to whom it concerns.
+
+    A subclass's ``_async_update_data`` calls ``_set_changed`` with the servers whose data or
+    state changed. Everyone is called, as HA does, on anything else: the first poll, an outage
+    and the recovery from it (availability changes for every entity), a manual update.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        logger: logging.Logger,
+        *,
+        config_entry: ConfigEntry[Any],
+        name: str,
+        update_interval: timedelta,
+    ) -> None:
+        """Set up HA's coordinator with an empty listener index."""
+        self._listener_index: dict[int | None, dict[int, CALLBACK_TYPE]] = {}
+        self._listener_ids = count()
+        self._changed: frozenset[int] | None = None
+        self.changed_servers: frozenset[int] | None = None
+        """The servers the latest notification is about; ``None`` means every server."""
+        super().__init__(
+            hass, logger, config_entry=config_entry, name=name, update_interval=update_interval
+        )
+
+    @callback
+    def _set_changed(self, server_ids: Collection[int] | None) -> None:
+        """Name the servers the next notification concerns (``None``: all of them)."""
+        if server_ids is None or not self.last_update_success or self.data is None:
+            self._changed = None  # first poll or recovery: everything may have changed
+        else:
+            self._changed = frozenset(server_ids)
+
+    @callback
+    @override
+    def async_add_listener(
+        self, update_callback: CALLBACK_TYPE, context: Any = None
+    ) -> Callable[[], None]:
+        """Register with HA's coordinator and in this one's index by server."""
+        remove = super().async_add_listener(update_callback, context)
+        index = self._listener_index
+        key = None if isinstance(context, bool) or not isinstance(context, int) else context
+        bucket = index.setdefault(key, {})
+        listener_id = next(self._listener_ids)
+        bucket[listener_id] = update_callback
+
+        @callback
+        def remove_listener() -> None:
+            remove()
+            bucket.pop(listener_id, None)
+            if not bucket and index.get(key) is bucket:
+                del index[key]
+
+        return remove_listener
+
+    @callback
+    @override
+    def async_update_listeners(self) -> None:
+        """Call the fleet's listeners and those of the changed servers, or everyone's."""
+        changed, self._changed = self._changed, None
+        self.changed_servers = changed if self.last_update_success else None
+        if self.changed_servers is None:
+            super().async_update_listeners()
+            return
+        index = self._listener_index
+        callbacks = list(index.get(None, {}).values())
+        for server_id in changed or ():
+            if bucket := index.get(server_id):
+                callbacks.extend(bucket.values())
+        for update_callback in callbacks:
+            try:
+                update_callback()
+            except Exception:
+                self.logger.exception(
+                    "Unexpected error updating listener %s for %s", id(update_callback), self.name
+                )

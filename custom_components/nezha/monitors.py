@@ -1,0 +1,187 @@
+"""The coordinator of the servers' ping monitors, and what a monitor poll leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+import logging
+from typing import override
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api import Monitor, MonitorPoint, MonitorsSnapshot, NezhaAuthError, NezhaClient, NezhaError
+from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, MONITOR_POINT_MAX_AGE
+from .coordinator import NezhaConfigEntry, NezhaServerCoordinator, track_presence
+from .devices import async_remove_monitor_entities
+from .dispatch import ServerDispatchCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def current_point(
+    point: MonitorPoint | None, dashboard_time: datetime | None
+) -> MonitorPoint | None:
+    """``point``, unless it is too old (by the dashboard's clock) to be a current reading."""
+    if point is None or (
+        dashboard_time is not None and dashboard_time - point.time > MONITOR_POINT_MAX_AGE
+    ):
+        return None
+    return point
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMonitors:
+    """One server's ping monitors after its latest monitor poll."""
+
+    monitors: dict[int, Monitor] = field(default_factory=dict)
+    """Monitors the last successful poll of this server reported, by id."""
+    absent: dict[int, int] = field(default_factory=dict)
+    """Monitors still tracked that the last successful polls did not report: id -> polls missing."""
+    dashboard_time: datetime | None = None
+    ok: bool = True
+    """False when the last poll of this server failed; its monitors then are unavailable."""
+
+    @property
+    def tracked_ids(self) -> set[int]:
+        """Every monitor that still has entities."""
+        return self.monitors.keys() | self.absent.keys()
+
+    def reads_like(self, other: ServerMonitors) -> bool:
+        """Whether every entity of these monitors shows the same as with ``other``.
+
+        The dashboard's clock moves each poll; it matters only when it ages a point out.
+        """
+        if (self.monitors, self.absent, self.ok) != (other.monitors, other.absent, other.ok):
+            return False
+        return all(
+            current_point(monitor.latest, self.dashboard_time)
+            == current_point(monitor.latest, other.dashboard_time)
+            for monitor in self.monitors.values()
+        )
+
+
+class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors]]):
+    """Polls the ping monitors of each online server (the client bounds how many at once)."""
+
+    config_entry: NezhaConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: NezhaConfigEntry,
+        client: NezhaClient,
+        servers: NezhaServerCoordinator,
+    ) -> None:
+        """Poll every ``monitor_interval`` seconds the servers the server coordinator reports."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} monitors",
+            update_interval=timedelta(
+                seconds=entry.options.get(CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL)
+            ),
+        )
+        self.client = client
+        self.server_coordinator = servers
+        self.data = {}  # until the first poll: no monitors rather than None
+        self._failing: set[int] = set()
+        """Servers whose monitor endpoint failed last time (logged once, until it recovers)."""
+
+    @override
+    async def _async_update_data(self) -> dict[int, ServerMonitors]:
+        servers = self.server_coordinator.data
+        # An offline or never-seen server measures nothing: its monitors are unavailable and keep
+        # their last result for when it returns.
+        polled = [server_id for server_id in servers.servers if server_id in servers.online]
+        results = await self._async_fetch_all(polled)
+        errors = [result for result in results.values() if isinstance(result, NezhaError)]
+        if errors and len(errors) == len(results):
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="monitors_failed",
+                translation_placeholders={"error": str(errors[0])},
+            )
+
+        previous = self.data
+        data: dict[int, ServerMonitors] = {}
+        stale_monitors: list[tuple[int, int]] = []
+        for server_id in sorted(servers.tracked_ids):
+            result = results.get(server_id)
+            before = previous.get(server_id)
+            if result is None:
+                if before is not None:
+                    data[server_id] = before
+                continue
+            before = before or ServerMonitors()
+            self._log_change(server_id, result)
+            if isinstance(result, NezhaError):
+                data[server_id] = replace(before, ok=False)
+                continue
+            absent, gone = track_presence(before.absent, before.monitors.keys(), result.monitors)
+            stale_monitors.extend((server_id, monitor_id) for monitor_id in gone)
+            data[server_id] = ServerMonitors(
+                monitors=result.monitors,
+                absent=absent,
+                dashboard_time=result.dashboard_time or dt_util.utcnow(),
+            )
+        async_remove_monitor_entities(self.hass, self.config_entry, stale_monitors)
+        self._set_changed(_changed_servers(previous, data))
+        return data
+
+    async def _async_fetch_all(
+        self, server_ids: Iterable[int]
+    ) -> dict[int, MonitorsSnapshot | NezhaError]:
+        """Each server's monitors or its error; a refused token stops the round at once."""
+        results: dict[int, MonitorsSnapshot | NezhaError] = {}
+
+        async def fetch(server_id: int) -> None:
+            try:
+                results[server_id] = await self.client.async_get_monitors(server_id)
+            except NezhaAuthError:
+                raise  # never go on asking with a token the dashboard refuses (its WAF bans)
+            except NezhaError as err:
+                results[server_id] = err
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for server_id in server_ids:
+                    group.create_task(fetch(server_id))
+        except* NezhaAuthError as errors:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from errors.exceptions[0]
+        return results
+
+    def _log_change(self, server_id: int, result: MonitorsSnapshot | NezhaError) -> None:
+        """One line when a server's monitor endpoint starts failing, one when it recovers."""
+        if isinstance(result, NezhaError):
+            if server_id not in self._failing:
+                self._failing.add(server_id)
+                _LOGGER.info(
+                    "The monitors of server %s can't be read; they are unavailable until they"
+                    " can: %s",
+                    server_id,
+                    result,
+                )
+        elif server_id in self._failing:
+            self._failing.discard(server_id)
+            _LOGGER.info("The monitors of server %s can be read again", server_id)
+
+
+def _changed_servers(
+    previous: dict[int, ServerMonitors], data: dict[int, ServerMonitors]
+) -> set[int]:
+    """Servers whose monitor entities may show something else now."""
+    changed = {
+        server_id
+        for server_id, result in data.items()
+        if (before := previous.get(server_id)) is None or not result.reads_like(before)
+    }
+    changed.update(previous.keys() - data.keys())
+    return changed
