@@ -51,6 +51,8 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 10.0
 """Seconds for a whole request, connect to last byte."""
 
+MIN_POINT_MILLIS = 1000
+"""The first whole second after the Unix epoch: 0 and before are Go's "never", not a time."""
 MAX_POINT_MILLIS = 253_402_300_799_999
 """The last millisecond of year 9999: a later time can't be a datetime."""
 
@@ -290,8 +292,8 @@ def _newest_point(
 
 
 def _usable_point(millis: Any, delay: Any) -> tuple[int, float] | None:
-    """A point with a whole positive time a datetime can hold and a finite, non-negative delay."""
-    if type(millis) is not int or not 0 < millis <= MAX_POINT_MILLIS:
+    """A point with a whole time a datetime can hold and a finite, non-negative delay."""
+    if type(millis) is not int or not MIN_POINT_MILLIS <= millis <= MAX_POINT_MILLIS:
         return None
     latency = finite(delay)
     return None if latency is None or latency < 0 else (millis, latency)
