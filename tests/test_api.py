@@ -912,7 +912,7 @@ async def test_tag_with_special_characters(fleet: NezhaSimulator, http: aiohttp.
 
 
 async def test_monitors_parsed(fleet: NezhaSimulator, http: aiohttp.ClientSession):
-    """Series per monitor, ms timestamps as datetimes, oldest first; 0 is a failed round."""
+    """Per monitor its newest round (ms timestamps as datetimes) and series size; 0 is a failed round."""
     client = NezhaV0Client(http, fleet.url, TOKEN)
 
     snapshot = await client.async_get_monitors(1)
@@ -924,21 +924,17 @@ async def test_monitors_parsed(fleet: NezhaSimulator, http: aiohttp.ClientSessio
     assert list(snapshot.monitors) == [1, 2]
     ping, tcp = snapshot.monitors[1], snapshot.monitors[2]
     assert (ping.id, ping.server_id, ping.name) == (1, 1, "Ping 1.1.1.1")
-    assert ping.points == (
-        MonitorPoint(utc(DASHBOARD_NOW - 180), 15.5),
-        MonitorPoint(utc(DASHBOARD_NOW - 120), 14.5),
-        MonitorPoint(utc(DASHBOARD_NOW - 60), 13.5),
-    )
     assert ping.latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 13.5)
+    assert ping.point_count == 3
     assert tcp.name == "TCP example.com:443"
-    assert tcp.points == (MonitorPoint(utc(DASHBOARD_NOW - 60), 0.0),)
-    assert tcp.latest is not None
-    assert tcp.latest.latency_ms == 0  # the failed round
+    assert tcp.latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 0.0)  # the failed round
+    assert tcp.point_count == 1
 
     other = await client.async_get_monitors(2)
     assert other.server_id == 2
-    assert [point.latency_ms for point in other.monitors[1].points] == [38.25, 37.25, 36.25]
-    assert [point.latency_ms for point in other.monitors[2].points] == [80.0] * 3
+    assert other.monitors[1].latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 36.25)
+    assert other.monitors[2].latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 80.0)
+    assert other.monitors[2].point_count == 3
     assert {monitor.server_id for monitor in other.monitors.values()} == {2}
 
 
@@ -950,19 +946,18 @@ async def test_monitor_points_truncated_to_minutes(
     fleet.add_point(monitor, 2, 1500.0, at=DASHBOARD_NOW - 30.5)  # capped at 1000 ms
     fleet.add_point(monitor, 2, 9.0, at=DASHBOARD_NOW - 25 * 3600)  # out of the window
     snapshot = await NezhaV0Client(http, fleet.url, TOKEN).async_get_monitors(2)
-    assert snapshot.monitors[monitor].points == (MonitorPoint(utc(DASHBOARD_NOW - 60), 1000.0),)
+    assert snapshot.monitors[monitor].latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 1000.0)
+    assert snapshot.monitors[monitor].point_count == 1
 
 
-async def test_only_the_last_hour_of_points_is_kept(
-    fleet: NezhaSimulator, http: aiohttp.ClientSession
-):
-    """Of a day of points, those up to an hour older than the newest are kept (memory, CPU)."""
+async def test_a_day_of_points_is_counted(fleet: NezhaSimulator, http: aiohttp.ClientSession):
+    """Of a day of points only the newest is kept, and how many there are (memory, CPU)."""
     monitor = fleet.add_monitor("Ping 9.9.9.9")
     for minutes_ago in range(1, 24 * 60, 10):
-        fleet.add_point(monitor, 2, 20.0, at=DASHBOARD_NOW - 60 * minutes_ago)
+        fleet.add_point(monitor, 2, 20.0 + minutes_ago, at=DASHBOARD_NOW - 60 * minutes_ago)
     snapshot = await NezhaV0Client(http, fleet.url, TOKEN).async_get_monitors(2)
-    times = [point.time for point in snapshot.monitors[monitor].points]
-    assert times == [utc(DASHBOARD_NOW - 60 * m) for m in (61, 51, 41, 31, 21, 11, 1)]
+    assert snapshot.monitors[monitor].latest == MonitorPoint(utc(DASHBOARD_NOW - 60), 21.0)
+    assert snapshot.monitors[monitor].point_count == 144
 
 
 async def test_monitors_result_null(fleet: NezhaSimulator, http: aiohttp.ClientSession):
@@ -1012,7 +1007,7 @@ async def test_monitors_view_password(fleet: NezhaSimulator, http: aiohttp.Clien
 
 
 async def test_monitor_entries_robust(simulator: NezhaSimulator, http: aiohttp.ClientSession):
-    """Bad points are skipped, the rest sorted; monitors without a usable id are dropped."""
+    """Bad points are skipped, the newest found in any order; monitors without an id dropped."""
     simulator.freeze_clock(Y2001)
     t0 = int(Y2001) * 1000
     minute = 60_000
@@ -1057,20 +1052,23 @@ async def test_monitor_entries_robust(simulator: NezhaSimulator, http: aiohttp.C
         id=4,
         server_id=3,
         name="unsorted",
-        points=(
-            MonitorPoint(utc(Y2001), 1.5),
-            MonitorPoint(utc(Y2001 + 60), 2.0),
-            MonitorPoint(utc(Y2001 + 120), 3.0),
-        ),
+        latest=MonitorPoint(utc(Y2001 + 120), 3.0),
+        point_count=3,
     )
-    assert snapshot.monitors[5].points == (MonitorPoint(utc(Y2001 + 60), 5.5),)
+    assert snapshot.monitors[5] == Monitor(
+        id=5,
+        server_id=3,
+        name="bad points",
+        latest=MonitorPoint(utc(Y2001 + 60), 5.5),
+        point_count=1,
+    )
     # Parallel arrays of different lengths: only complete pairs.
     assert snapshot.monitors[6] == Monitor(
-        id=6, server_id=3, name="#6", points=(MonitorPoint(utc(Y2001), 10.0),)
+        id=6, server_id=3, name="#6", latest=MonitorPoint(utc(Y2001), 10.0), point_count=1
     )
     assert snapshot.monitors[7] == Monitor(id=7, server_id=3, name="no series")
     assert snapshot.monitors[7].latest is None
-    assert snapshot.monitors[8].points == ()
+    assert snapshot.monitors[8] == Monitor(id=8, server_id=3, name="series not lists")
 
 
 @pytest.mark.parametrize(
@@ -1201,14 +1199,16 @@ async def test_echoed_token_not_in_message(simulator: NezhaSimulator, http: aioh
 
 async def test_create_client(fleet: NezhaSimulator, http: aiohttp.ClientSession):
     """``create_client`` builds a working v0 client and refuses generations it lacks."""
-    assert SUPPORTED_APIS == (API_V0,)
+    assert SUPPORTED_APIS == (API_V0, "v1", "v2")
     client = create_client(API_V0, http, fleet.url, TOKEN)
     assert isinstance(client, NezhaV0Client)
     assert client.api_version == API_V0 == "v0"
     assert list((await client.async_get_servers()).servers) == [1, 2, 3]
     assert list((await client.async_get_monitors(1)).monitors) == [1, 2]
 
-    with pytest.raises(ValueError, match="unsupported Nezha API generation: v1"):
+    with pytest.raises(ValueError, match="unsupported Nezha API generation or credential: v9"):
+        create_client("v9", http, fleet.url, TOKEN)
+    with pytest.raises(ValueError, match="access tokens exist only on Nezha 2.x"):
         create_client("v1", http, fleet.url, TOKEN)
 
 

@@ -32,7 +32,7 @@ def _summarize_monitors(result: ServerMonitors) -> dict[str, Any]:
     summary["monitors"] = {
         monitor_id: {
             "name": monitor.name,
-            "points": len(monitor.points),
+            "points": monitor.point_count,
             "latest": None if monitor.latest is None else asdict(monitor.latest),
         }
         for monitor_id, monitor in result.monitors.items()

@@ -96,17 +96,15 @@ class MonitorPoint:
 
 @dataclass(frozen=True, slots=True)
 class Monitor:
-    """An ICMP or TCP ping monitor as seen from one server, with its recent points (oldest first)."""
+    """An ICMP or TCP ping monitor as seen from one server: its newest round and series size."""
 
     id: int
     server_id: int
     name: str
-    points: tuple[MonitorPoint, ...] = ()
-
-    @property
-    def latest(self) -> MonitorPoint | None:
-        """The newest point, if any."""
-        return self.points[-1] if self.points else None
+    latest: MonitorPoint | None = None
+    """The newest point with a numeric time and delay (a 0 ms point is a failed round)."""
+    point_count: int = 0
+    """How many points the dashboard's series (24 h for v0) holds."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,19 +24,19 @@ from .errors import (
 from .models import (
     Host,
     Monitor,
-    MonitorPoint,
     MonitorsSnapshot,
     Server,
     ServersSnapshot,
     Status,
-    Temperature,
 )
 from .parsing import (
     decode_json_object,
     http_date,
     integer,
     mapping,
+    monitor_series,
     number,
+    temperatures,
     text,
     text_tuple,
     unix_seconds,
@@ -47,9 +47,6 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds for a whole request, connect to last byte."""
-
-MONITOR_POINT_WINDOW_MS = 60 * 60 * 1000
-"""Monitor points kept: those within an hour of the newest one."""
 
 _CODE_OK = 0
 _CODE_FORBIDDEN = 403
@@ -85,8 +82,13 @@ class NezhaV0Client:
                 servers[server.id] = server
         return ServersSnapshot(servers=dict(sorted(servers.items())), dashboard_time=dashboard_time)
 
+    async def async_get_groups(self) -> dict[str, str]:
+        """The tags servers have now: v0's server groups, each its own name."""
+        snapshot = await self.async_get_servers()
+        return {tag: tag for tag in sorted({s.tag for s in snapshot.servers.values() if s.tag})}
+
     async def async_get_monitors(self, server_id: int) -> MonitorsSnapshot:
-        """Return the ping monitors of one server with their points of the last hour.
+        """Return the ping monitors of one server: their newest round and series size.
 
         A server the dashboard no longer knows has no monitors (it was deleted between two polls).
         """
@@ -94,7 +96,7 @@ class NezhaV0Client:
         monitors: dict[int, Monitor] = {}
         if payload.get("code") != _CODE_NOT_FOUND:
             for item in _list_result(payload):
-                if (monitor := _parse_monitor(item, server_id)) is not None:
+                if (monitor := monitor_series(item, server_id)) is not None:
                     monitors[monitor.id] = monitor
         return MonitorsSnapshot(
             server_id=server_id,
@@ -211,51 +213,7 @@ def _parse_status(data: Mapping[str, Any], *, has_gpu: bool) -> Status:
         tcp_connections=unsigned(data, "TcpConnCount"),
         udp_connections=unsigned(data, "UdpConnCount"),
         processes=unsigned(data, "ProcessCount"),
-        temperatures=_parse_temperatures(data.get("Temperatures")),
+        temperatures=temperatures(data.get("Temperatures")),
         # v0 always sends a GPU figure (0 without a GPU); it means something only with GPU models.
         gpu_usage=(gpu,) if has_gpu and gpu is not None else (),
-    )
-
-
-def _parse_temperatures(value: Any) -> tuple[Temperature, ...]:
-    if not isinstance(value, list):
-        return ()
-    sensors = []
-    for item in value:
-        if isinstance(item, Mapping) and (celsius := number(item, "Temperature")) is not None:
-            sensors.append(Temperature(name=text(item, "Name") or "", celsius=celsius))
-    return tuple(sensors)
-
-
-def _parse_monitor(item: Mapping[str, Any], server_id: int) -> Monitor | None:
-    monitor_id = unsigned(item, "monitor_id")
-    if monitor_id is None:
-        return None
-    times = item.get("created_at")
-    delays = item.get("avg_delay")
-    raw: list[tuple[int, float]] = []
-    if isinstance(times, list) and isinstance(delays, list):
-        raw = [
-            (millis, float(delay))
-            for millis, delay in zip(times, delays, strict=False)
-            if isinstance(millis, int)
-            and not isinstance(millis, bool)
-            and isinstance(delay, int | float)
-            and not isinstance(delay, bool)
-        ]
-    # The dashboard sends up to a day of points a monitor; only the recent ones are kept, which
-    # bounds memory and the datetimes built each poll (a big fleet has thousands of series).
-    newest = max((millis for millis, _ in raw), default=0)
-    points = [
-        MonitorPoint(time=when, latency_ms=delay)
-        for millis, delay in raw
-        if millis >= newest - MONITOR_POINT_WINDOW_MS
-        and (when := unix_seconds(millis // 1000)) is not None
-    ]
-    points.sort(key=lambda point: point.time)
-    return Monitor(
-        id=monitor_id,
-        server_id=server_id,
-        name=text(item, "monitor_name") or f"#{monitor_id}",
-        points=tuple(points),
     )
