@@ -1,17 +1,24 @@
 """Async clients for Nezha Monitoring dashboards.
 
-This package never imports Home Assistant. Each dashboard generation has its own module
-(``v0`` today; ``v1``/``v2`` later) that returns the same version-neutral models.
+This package never imports Home Assistant. Each dashboard generation has its own client (``v0``
+for 0.x; ``v1`` for 1.x and 2.x) that returns the same version-neutral models; ``async_detect``
+says from a URL alone which one a dashboard needs.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
+from .auth import Login
+from .detect import Detection, async_detect
 from .errors import (
     NezhaAuthError,
+    NezhaBlockedError,
     NezhaConnectionError,
     NezhaError,
+    NezhaPermissionError,
+    NezhaRealIpHeaderError,
     NezhaResponseError,
     NezhaUnsupportedVersionError,
 )
@@ -26,6 +33,7 @@ from .models import (
     Temperature,
 )
 from .v0 import NezhaV0Client
+from .v1 import API_V1, API_V2, NezhaV1Client
 
 if TYPE_CHECKING:
     import aiohttp
@@ -35,42 +43,66 @@ class NezhaClient(Protocol):
     """What every dashboard generation's client offers."""
 
     api_version: str
+    """The generation spoken; a 1.x client that meets a 2.x dashboard changes it to ``"v2"``."""
 
-    async def async_get_servers(self, tag: str | None = None) -> ServersSnapshot:
-        """Return every server in scope with live status."""
+    async def async_get_servers(self, group: Any = None, /) -> ServersSnapshot:
+        """Return every server in scope with live status, or only one group's.
 
-    async def async_get_monitors(self, server_id: int) -> MonitorsSnapshot:
-        """Return one server's ping monitors with their recent points."""
+        ``group`` is a key of ``async_get_groups``: a tag name (``str``) on 0.x, a server-group
+        id (``int``) on 1.x and 2.x.
+        """
+
+    async def async_get_groups(self) -> Mapping[Any, str]:
+        """Return the server groups to choose from: key to display name."""
+
+    async def async_get_monitors(self, server_id: int, /) -> MonitorsSnapshot:
+        """Return one server's ping monitors: each one's newest round and series size."""
 
 
-API_V0 = "v0"
-SUPPORTED_APIS = (API_V0,)
+API_V0 = NezhaV0Client.api_version
+SUPPORTED_APIS = (API_V0, API_V1, API_V2)
 
 
-def create_client(api: str, session: aiohttp.ClientSession, url: str, token: str) -> NezhaClient:
-    """Return the client for dashboard generation ``api`` (one of ``SUPPORTED_APIS``)."""
-    if api == API_V0:
-        return NezhaV0Client(session, url, token)
-    raise ValueError(f"unsupported Nezha API generation: {api}")
+def create_client(
+    api: str, session: aiohttp.ClientSession, url: str, credential: str | Login
+) -> NezhaClient:
+    """Return the client for dashboard generation ``api`` (one of ``SUPPORTED_APIS``).
+
+    ``credential``: the API token (0.x), a ``Login`` (1.x, 2.x) or an access token (2.x).
+    """
+    if api == API_V0 and isinstance(credential, str):
+        return NezhaV0Client(session, url, credential)
+    if api in (API_V1, API_V2):
+        return NezhaV1Client(session, url, credential, api_version=api)
+    raise ValueError(f"unsupported Nezha API generation or credential: {api}")
 
 
 __all__ = [
     "API_V0",
+    "API_V1",
+    "API_V2",
     "SUPPORTED_APIS",
+    "Detection",
     "Host",
+    "Login",
     "Monitor",
     "MonitorPoint",
     "MonitorsSnapshot",
     "NezhaAuthError",
+    "NezhaBlockedError",
     "NezhaClient",
     "NezhaConnectionError",
     "NezhaError",
+    "NezhaPermissionError",
+    "NezhaRealIpHeaderError",
     "NezhaResponseError",
     "NezhaUnsupportedVersionError",
     "NezhaV0Client",
+    "NezhaV1Client",
     "Server",
     "ServersSnapshot",
     "Status",
     "Temperature",
+    "async_detect",
     "create_client",
 ]

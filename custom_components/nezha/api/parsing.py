@@ -8,7 +8,7 @@ too big for a float or a ``uint64``) is unknown too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
@@ -16,9 +16,21 @@ import math
 from typing import Any
 
 from .errors import NezhaResponseError
+from .models import Monitor, MonitorPoint, Temperature
 
 UINT64_LIMIT = 2**64
 """Go's ``uint64`` counters (bytes, ids, counts) are below this."""
+
+_MILLIS_LIMIT = int(datetime.max.replace(tzinfo=UTC).timestamp()) * 1000
+"""Epoch milliseconds from here on are past what a datetime can hold."""
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every non-empty one of ``secrets`` replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def decode_json_object(body: bytes, status: int, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -31,10 +43,7 @@ def decode_json_object(body: bytes, status: int, secrets: tuple[str, ...] = ()) 
     try:
         payload = json.loads(body, parse_constant=lambda _: None)
     except (ValueError, RecursionError) as err:  # also UnicodeDecodeError; deeply nested arrays
-        text = body.decode("utf-8", "replace")
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "***")
+        text = redact(body.decode("utf-8", "replace"), secrets)
         raise NezhaResponseError(f"HTTP {status}: not JSON ({text[:40].strip()!r}…)") from err
     if not isinstance(payload, dict):
         raise NezhaResponseError(f"HTTP {status}: JSON of another shape ({type(payload).__name__})")
@@ -60,7 +69,15 @@ def mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def integer(data: Mapping[str, Any], key: str) -> int | None:
     """A whole number of any sign (Go ``int``/``int64``), e.g. a display index or Unix seconds."""
-    value = data.get(key)
+    return _whole(data.get(key))
+
+
+def unsigned(data: Mapping[str, Any], key: str) -> int | None:
+    """A Go ``uint64``: a whole number from 0 to 2**64 - 1 (byte counts, ids, counts)."""
+    return _uint64(data.get(key))
+
+
+def _whole(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -70,10 +87,9 @@ def integer(data: Mapping[str, Any], key: str) -> int | None:
     return None
 
 
-def unsigned(data: Mapping[str, Any], key: str) -> int | None:
-    """A Go ``uint64``: a whole number from 0 to 2**64 - 1 (byte counts, ids, counts)."""
-    value = integer(data, key)
-    return value if value is not None and 0 <= value < UINT64_LIMIT else None
+def _uint64(value: Any) -> int | None:
+    whole = _whole(value)
+    return whole if whole is not None and 0 <= whole < UINT64_LIMIT else None
 
 
 def number(data: Mapping[str, Any], key: str) -> float | None:
@@ -106,6 +122,22 @@ def text_tuple(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(item for item in value if isinstance(item, str) and item)
 
 
+def unsigned_tuple(data: Mapping[str, Any], key: str) -> tuple[int, ...]:
+    """A list of Go ``uint64`` values (e.g. ids); other items and other types are dropped."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(whole for item in value if (whole := _uint64(item)) is not None)
+
+
+def number_tuple(data: Mapping[str, Any], key: str) -> tuple[float, ...]:
+    """A list of finite floats; other items and other types are dropped."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(number for item in value if (number := finite(item)) is not None)
+
+
 def unix_seconds(seconds: int | None) -> datetime | None:
     """Unix seconds as UTC; zero or negative (Go's zero time, -62135596800) means never."""
     if seconds is None or seconds <= 0:
@@ -129,3 +161,71 @@ def rfc3339(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def omitted_as[T](
+    data: Mapping[str, Any], key: str, read: Callable[[Mapping[str, Any], str], T | None], zero: T
+) -> T | None:
+    """``read(data, key)``, except that a key left out is ``zero``.
+
+    For Go's ``omitempty`` fields of an object known to be filled in: the encoder drops a field
+    whose value is zero, so its absence is a zero, while a present but odd value is still unknown.
+    """
+    return zero if key not in data else read(data, key)
+
+
+def temperatures(value: Any) -> tuple[Temperature, ...]:
+    """Go ``[]SensorTemperature`` (no JSON tags, so ``Name``/``Temperature``, in every generation)."""
+    if not isinstance(value, list):
+        return ()
+    sensors = []
+    for item in value:
+        if isinstance(item, Mapping) and (celsius := number(item, "Temperature")) is not None:
+            sensors.append(Temperature(name=text(item, "Name") or "", celsius=celsius))
+    return tuple(sensors)
+
+
+def _newest_point(times: Any, delays: Any) -> tuple[MonitorPoint | None, int]:
+    """A ping series (epoch milliseconds beside average delays) as its newest point and size.
+
+    Only pairs of a positive whole time and a finite delay count; a 0 ms delay is a failed round
+    and counts too. One datetime is built, for the newest pair: a series holds up to a day of
+    points per monitor, and a fleet has thousands of series each poll.
+    """
+    if not isinstance(times, list) or not isinstance(delays, list):
+        return None, 0
+    count = 0
+    newest_millis, newest_delay = 0, 0.0
+    for millis, delay in zip(times, delays, strict=False):
+        if (
+            isinstance(millis, int)
+            and not isinstance(millis, bool)
+            and 0 < millis < _MILLIS_LIMIT
+            and (latency := finite(delay)) is not None
+        ):
+            count += 1
+            if millis >= newest_millis:
+                newest_millis, newest_delay = millis, latency
+    if not count:
+        return None, 0
+    when = datetime.fromtimestamp(newest_millis // 1000, UTC)
+    return MonitorPoint(time=when, latency_ms=newest_delay), count
+
+
+def monitor_series(item: Mapping[str, Any], server_id: int) -> Monitor | None:
+    """A ping monitor's series as every generation sends it (v0 ``/monitor/:id``, 1.x and 2.x
+    ``ServiceInfos``: ``monitor_id``, ``monitor_name``, ``created_at``, ``avg_delay``).
+
+    ``None`` without a usable id; the dashboard's ``server_id`` is not trusted over the one asked.
+    """
+    monitor_id = unsigned(item, "monitor_id")
+    if monitor_id is None:
+        return None
+    latest, count = _newest_point(item.get("created_at"), item.get("avg_delay"))
+    return Monitor(
+        id=monitor_id,
+        server_id=server_id,
+        name=text(item, "monitor_name") or f"#{monitor_id}",
+        latest=latest,
+        point_count=count,
+    )

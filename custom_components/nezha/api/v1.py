@@ -1,0 +1,265 @@
+"""Client for Nezha 1.x and 2.x dashboards (REST under ``/api/v1``, NEZHA_API.md Parts B and C).
+
+Every answer is HTTP 200 with ``{"success":true,"data":…}`` or ``{"error":"…"}`` (``data`` is left
+out when empty), apart from a 2.x access token's 401/403, unknown routes' 404 and the WAF's HTML 403
+page. 1.x and 2.x differ here only in the monitor route and in having access tokens; a client made
+for 1.x notices a dashboard upgraded in place to 2.x and changes ``api_version`` to ``"v2"`` itself
+(an upgrade keeps the database, and the login keeps working), so its owner can store that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+import json
+import re
+from typing import Any, Final
+
+import aiohttp
+from yarl import URL
+
+from .auth import AccessToken, Credential, Grant, JwtLogin, Login
+from .errors import (
+    NezhaAuthError,
+    NezhaBlockedError,
+    NezhaPermissionError,
+    NezhaRealIpHeaderError,
+    NezhaResponseError,
+)
+from .http import DEFAULT_TIMEOUT, Reply, fetch
+from .models import Monitor, MonitorsSnapshot, Server, ServersSnapshot
+from .parsing import decode_json_object, monitor_series, redact, rfc3339, text
+from .v1_parse import is_2x_server, objects, parse_group, parse_server
+
+API_V1: Final = "v1"
+API_V2: Final = "v2"
+
+_UNAUTHORIZED = "ApiErrorUnauthorized"
+_FORBIDDEN = "ApiErrorForbidden"
+_ROUTE_MISSING = "404 Not Found"
+_REAL_IP_MISSING = "real ip header not found"
+_PAT_LOOKUP_FAILED = "api token lookup failed"
+"""A 2.x database error behind a 401: the token may be fine, so it is not refused for good."""
+_SCOPE = re.compile(r"lacks scope (\S+)")
+_QUOTE_CHARS = 120
+
+
+class _Refused(Exception):
+    """The dashboard refused the authorization sent (not raised out of this module)."""
+
+    def __init__(self, detail: str, *, block_page: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.block_page = block_page
+
+
+class _RouteMissing(Exception):
+    """``{"error":"404 Not Found"}``: the dashboard has no such route (not raised out of here)."""
+
+
+class NezhaV1Client:
+    """Reads servers, server groups and ping monitors from a Nezha 1.x or 2.x dashboard."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        credential: Login | str,
+        *,
+        api_version: str = API_V1,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Use ``session`` (shared, owned by the caller) for the dashboard at ``url``.
+
+        ``credential`` is a ``Login`` (1.x and 2.x) or a 2.x personal access token (``nzp_…``).
+        ``api_version`` is ``"v1"`` or ``"v2"``, as detected; it picks the monitor route.
+        """
+        if api_version not in (API_V1, API_V2):
+            raise ValueError(f"not a Nezha 1.x/2.x API generation: {api_version}")
+        if isinstance(credential, str) and api_version != API_V2:
+            raise ValueError("access tokens exist only on Nezha 2.x dashboards")
+        self.api_version: str = api_version
+        self._session = session
+        self._base = URL(url.rstrip("/")) / "api/v1"
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._credential: Credential = (
+            AccessToken(credential)
+            if isinstance(credential, str)
+            else JwtLogin(credential, self._sign_in)
+        )
+
+    async def async_get_servers(self, group: int | None = None) -> ServersSnapshot:
+        """Every server the credential may see, with live status; or those of one server group.
+
+        A group id the dashboard no longer has selects no server (as a v0 tag without servers).
+        """
+        members: frozenset[int] | None = None
+        if group is not None:
+            members = (await self._groups()).get(group, ("", frozenset()))[1]
+        data, dashboard_time = await self._get("server")
+        servers: dict[int, Server] = {}
+        for item in objects(data):
+            if is_2x_server(item):
+                self.api_version = API_V2
+            if (server := parse_server(item)) is not None and (
+                members is None or server.id in members
+            ):
+                servers[server.id] = server
+        return ServersSnapshot(servers=dict(sorted(servers.items())), dashboard_time=dashboard_time)
+
+    async def async_get_groups(self) -> dict[int, str]:
+        """The dashboard's server groups the credential may see, id to name."""
+        return {group_id: name for group_id, (name, _) in sorted((await self._groups()).items())}
+
+    async def async_get_monitors(self, server_id: int) -> MonitorsSnapshot:
+        """One server's ping monitors: each one's newest round and the size of its 24 h series."""
+        v2_route = (f"server/{server_id}/service", {"period": "1d"})
+        if self.api_version == API_V2:
+            data, dashboard_time = await self._get(*v2_route)
+        else:
+            try:
+                data, dashboard_time = await self._get(f"service/{server_id}", missing_ok=True)
+            except _RouteMissing:
+                # 2.x removed this route: the dashboard was upgraded in place.
+                self.api_version = API_V2
+                data, dashboard_time = await self._get(*v2_route)
+        monitors: dict[int, Monitor] = {}
+        for item in objects(data):
+            if (monitor := monitor_series(item, server_id)) is not None:
+                monitors[monitor.id] = monitor
+        return MonitorsSnapshot(
+            server_id=server_id,
+            monitors=dict(sorted(monitors.items())),
+            dashboard_time=dashboard_time,
+        )
+
+    async def _groups(self) -> dict[int, tuple[str, frozenset[int]]]:
+        data, _ = await self._get("server-group")
+        return {
+            group_id: (name, members)
+            for group_id, name, members in filter(None, map(parse_group, objects(data)))
+        }
+
+    async def _get(
+        self, path: str, params: Mapping[str, str] | None = None, *, missing_ok: bool = False
+    ) -> tuple[Any, datetime | None]:
+        """GET ``/api/v1/<path>``: the envelope's ``data`` and the dashboard's clock.
+
+        A refused JWT is dropped and replaced by one new login, then the request is sent again,
+        once. Anything refused after that, or a refused access token, latches the credential.
+        ``missing_ok``: an unknown route raises ``_RouteMissing`` instead of a response error.
+        """
+        credential = self._credential
+        for last_try in (not credential.renewable, True):
+            authorization = await credential.authorization()
+            reply = await fetch(
+                self._session,
+                "GET",
+                self._base / path,
+                limits=self._timeout,
+                headers={"Authorization": authorization},
+                params=params,
+            )
+            try:
+                return self._data(reply, authorization, missing_ok), reply.dashboard_time
+            except _Refused as refused:
+                if refused.block_page and (last_try or not credential.renewable):
+                    raise NezhaBlockedError() from None
+                if last_try:
+                    raise credential.refuse(self._refusal(refused.detail)) from None
+                credential.drop(authorization)
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _refusal(self, detail: str) -> str:
+        if isinstance(self._credential, AccessToken):
+            if not detail:
+                # 2.0.x reads an nzp_ token as a JWT and refuses it without a reason.
+                return (
+                    "the dashboard refused the access token without a reason: before 2.1.0 it"
+                    " has no access tokens (sign in with a user name and password instead)"
+                )
+            return f"the dashboard refused the access token ({self._quote(detail)})"
+        # A JWT issued a moment ago and refused already: e.g. the dashboard binds JWTs to the
+        # client's IP address and sees this host under another one on each request.
+        return "the dashboard refused the token it had just issued for this login"
+
+    async def _sign_in(self, login: Login) -> Grant:
+        """``POST /login``; a refused login is a ``NezhaAuthError`` (the caller latches it)."""
+        reply = await fetch(
+            self._session,
+            "POST",
+            self._base / "login",
+            limits=self._timeout,
+            json={"username": login.username, "password": login.password},
+        )
+        try:
+            data = self._data(reply, None)
+        except _Refused as refused:
+            if refused.block_page:
+                raise NezhaBlockedError() from None
+            raise NezhaAuthError("the dashboard refused the user name or password") from None
+        grant = data if isinstance(data, Mapping) else {}
+        token = text(grant, "token")
+        if token is None or not (token.isascii() and token.isprintable()):
+            raise NezhaResponseError("the login answer carries no usable token")
+        expire = rfc3339(grant.get("expire"))
+        lifetime = (
+            (expire - reply.dashboard_time).total_seconds()
+            if expire is not None and reply.dashboard_time is not None
+            else None
+        )
+        return Grant(token=token, lifetime=lifetime)
+
+    def _data(self, reply: Reply, authorization: str | None, missing_ok: bool = False) -> Any:
+        """The ``data`` of a success envelope; every other answer raised as what it means."""
+        secrets = (*self._credential.secrets, *([authorization] if authorization else []))
+        if reply.status == 403 and _not_json(reply.body):
+            # The WAF's page: a block of this host, or (2.x) its answer to a stale JWT session.
+            raise _Refused("", block_page=True)
+        payload = decode_json_object(reply.body, reply.status, secrets)
+        error = payload.get("error")
+        if error == _ROUTE_MISSING:
+            if missing_ok:
+                raise _RouteMissing
+            raise NezhaResponseError(f"HTTP {reply.status}: the dashboard has no such route")
+        if isinstance(error, str):
+            raise self._error(error, reply.status, secrets)
+        if payload.get("success") is not True:
+            raise NezhaResponseError(f"HTTP {reply.status}: JSON without a Nezha 1.x/2.x envelope")
+        return payload.get("data")
+
+    def _error(self, error: str, status: int, secrets: tuple[str, ...]) -> Exception:
+        kind, _, detail = error.partition(":")
+        detail = detail.strip()
+        if error == _REAL_IP_MISSING:
+            return NezhaRealIpHeaderError()
+        if kind == _UNAUTHORIZED:
+            if detail == _PAT_LOOKUP_FAILED:
+                return NezhaResponseError(
+                    f"HTTP {status}: the dashboard could not look the token up"
+                )
+            return _Refused(redact(detail, secrets), block_page=False)
+        if kind == _FORBIDDEN:
+            detail = redact(detail, secrets)
+            if match := _SCOPE.search(detail):
+                return NezhaPermissionError(
+                    f"the access token lacks the scope {match.group(1)}", match.group(1)
+                )
+            return NezhaPermissionError(
+                f"the dashboard forbids this request ({self._quote(detail)})", None
+            )
+        return NezhaResponseError(
+            f"HTTP {status}: the dashboard says {self._quote(redact(error, secrets))}"
+        )
+
+    @staticmethod
+    def _quote(text: str) -> str:
+        return repr(text[:_QUOTE_CHARS])
+
+
+def _not_json(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except ValueError, RecursionError:
+        return True
+    return False

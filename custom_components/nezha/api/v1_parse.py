@@ -1,0 +1,129 @@
+"""Nezha 1.x/2.x bodies (the ``data`` of a success envelope) into the version-neutral models.
+
+The wire format (NEZHA_API.md B.5, the same in 1.x and 2.x): snake_case keys, Go's ``omitempty``
+everywhere (a 0 is left out), times in RFC 3339 with the dashboard's offset and
+``0001-01-01T00:00:00Z`` for never, IPs and the country code under ``geoip``, one usage figure per
+GPU. An item or field of the wrong type is dropped or unknown, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import logging
+from typing import Any
+
+from .errors import NezhaResponseError
+from .models import Host, Server, Status
+from .parsing import (
+    integer,
+    mapping,
+    number,
+    number_tuple,
+    omitted_as,
+    rfc3339,
+    temperatures,
+    text,
+    text_tuple,
+    unix_seconds,
+    unsigned,
+    unsigned_tuple,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def objects(data: Any) -> list[Mapping[str, Any]]:
+    """A list of objects; a missing list (``omitempty`` drops an empty one) is empty."""
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise NezhaResponseError(f"data is {type(data).__name__}, not a list")
+    return [item for item in data if isinstance(item, Mapping)]
+
+
+def is_2x_server(item: Mapping[str, Any]) -> bool:
+    """Whether a ``GET /server`` item comes from 2.x: ``owner`` exists from v2.0.13 on."""
+    return "owner" in item
+
+
+def parse_server(item: Mapping[str, Any]) -> Server | None:
+    """One ``GET /server`` item; ``None`` without a usable id."""
+    server_id = unsigned(item, "id")
+    if server_id is None:
+        _LOGGER.debug("Skipping a server entry without a numeric id")
+        return None
+    last_active = rfc3339(item.get("last_active"))
+    geoip = mapping(item, "geoip")
+    addresses = mapping(geoip, "ip")
+    return Server(
+        id=server_id,
+        name=text(item, "name") or f"#{server_id}",
+        last_active=last_active,
+        ipv4=text(addresses, "ipv4_addr"),
+        ipv6=text(addresses, "ipv6_addr"),
+        display_index=integer(item, "display_index") or 0,
+        host=_parse_host(mapping(item, "host"), country_code=text(geoip, "country_code")),
+        # A server that never reported has an empty state: unknown, not zeros.
+        status=_parse_status(mapping(item, "state")) if last_active else Status(),
+    )
+
+
+def _parse_host(data: Mapping[str, Any], *, country_code: str | None) -> Host:
+    # Totals stay unknown when left out: a 0 there (no swap) and "not reported" look the same.
+    return Host(
+        platform=text(data, "platform"),
+        platform_version=text(data, "platform_version"),
+        cpu_models=text_tuple(data, "cpu"),
+        mem_total=unsigned(data, "mem_total"),
+        disk_total=unsigned(data, "disk_total"),
+        swap_total=unsigned(data, "swap_total"),
+        arch=text(data, "arch"),
+        virtualization=text(data, "virtualization"),
+        boot_time=unix_seconds(unsigned(data, "boot_time")),
+        country_code=country_code,
+        agent_version=text(data, "version"),
+        gpu_models=text_tuple(data, "gpu"),
+    )
+
+
+def _parse_status(data: Mapping[str, Any]) -> Status:
+    """The state of a server that has reported: every number left out is a 0."""
+
+    def count(key: str) -> int | None:
+        return omitted_as(data, key, unsigned, 0)
+
+    def figure(key: str) -> float | None:
+        return omitted_as(data, key, number, 0.0)
+
+    return Status(
+        cpu=figure("cpu"),
+        mem_used=count("mem_used"),
+        swap_used=count("swap_used"),
+        disk_used=count("disk_used"),
+        net_in_transfer=count("net_in_transfer"),
+        net_out_transfer=count("net_out_transfer"),
+        net_in_speed=count("net_in_speed"),
+        net_out_speed=count("net_out_speed"),
+        uptime=count("uptime"),
+        load_1=figure("load_1"),
+        load_5=figure("load_5"),
+        load_15=figure("load_15"),
+        tcp_connections=count("tcp_conn_count"),
+        udp_connections=count("udp_conn_count"),
+        processes=count("process_count"),
+        temperatures=temperatures(data.get("temperatures")),
+        gpu_usage=number_tuple(data, "gpu"),
+    )
+
+
+def parse_group(item: Mapping[str, Any]) -> tuple[int, str, frozenset[int]] | None:
+    """One ``GET /server-group`` item: id, name and member server ids (``null`` = none)."""
+    group = mapping(item, "group")
+    group_id = unsigned(group, "id")
+    if group_id is None:
+        return None
+    return (
+        group_id,
+        text(group, "name") or f"#{group_id}",
+        frozenset(unsigned_tuple(item, "servers")),
+    )
