@@ -1,4 +1,10 @@
-"""Config flow for Nezha Monitoring: the dashboard's URL and API token, reauth, reconfigure, options."""
+"""Config flow for Nezha Monitoring: the dashboard's URL, then the credential its generation takes.
+
+The URL alone says which generation a dashboard is (``api.async_detect``): 0.x asks for its API
+token (step ``token``), 1.x for a login (step ``login``), 2.x lets the user choose between a
+personal access token and a login (menu ``auth_method``). Reauth asks for the same kind of
+credential again; reconfigure starts from the URL and goes through the same steps.
+"""
 
 from __future__ import annotations
 
@@ -7,235 +13,286 @@ import logging
 from typing import Any, override
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.const import (
+    CONF_API_TOKEN,
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
 import probatio as vol
-from yarl import URL
 
 from .api import (
     API_V0,
-    NezhaAuthError,
-    NezhaConnectionError,
-    NezhaError,
-    NezhaResponseError,
-    NezhaUnsupportedVersionError,
+    API_V1,
+    Login,
+    NezhaPermissionError,
+    async_detect,
     create_client,
 )
-from .const import (
-    CONF_API,
-    CONF_MONITOR_INTERVAL,
-    CONF_ONLINE_THRESHOLD,
-    CONF_SCAN_INTERVAL,
-    CONF_TAG,
-    DEFAULT_MONITOR_INTERVAL,
-    DEFAULT_ONLINE_THRESHOLD,
-    DEFAULT_SCAN_INTERVAL,
-    DOMAIN,
-    MAX_MONITOR_INTERVAL,
-    MAX_ONLINE_THRESHOLD,
-    MAX_SCAN_INTERVAL,
-    MIN_MONITOR_INTERVAL,
-    MIN_ONLINE_THRESHOLD,
-    MIN_SCAN_INTERVAL,
-)
-from .coordinator import client_for_entry
+from .const import CONF_API, DOMAIN
+from .devices import async_registered_server_ids, async_remove_server_devices
+from .flow_common import EXAMPLE_URL, PAT_SCOPES, error_reason, normalize_url, url_title
+from .options_flow import NezhaOptionsFlow
+
+__all__ = ["NezhaConfigFlow", "normalize_url", "url_title"]
 
 _LOGGER = logging.getLogger(__name__)
 
-EXAMPLE_URL = "https://nezha.example.com:8008"
-
 _URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL, autocomplete="url"))
-_TOKEN_SELECTOR = TextSelector(
+_SECRET_SELECTOR = TextSelector(
     TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
 )
+_USERNAME_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="username"))
 
-USER_SCHEMA = vol.Schema(
+URL_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_URL): _URL_SELECTOR,
-        vol.Required(CONF_API_TOKEN): _TOKEN_SELECTOR,
-        vol.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
-    }
-)
-REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_API_TOKEN): _TOKEN_SELECTOR})
-# The token is optional here: left empty, the entry keeps its current one (see async_step_reconfigure).
-RECONFIGURE_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_URL): _URL_SELECTOR,
-        vol.Optional(CONF_API_TOKEN): _TOKEN_SELECTOR,
         vol.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
     }
 )
 
-
-def normalize_url(raw: str) -> str:
-    """Return the canonical form of a dashboard URL; raise ValueError if it can't be one.
-
-    The scheme (http or https) and host are required and lowercased; a default port, surrounding
-    whitespace and trailing slashes are removed; a non-default port and a sub-path are kept.
-    A user name or password in the URL is refused: the token is the only credential, and it must
-    not end up in the stored URL, the entry title or logs. A query or fragment is dropped: the
-    client only ever requests fixed paths under the base URL, so neither would be sent, and
-    keeping them would let one dashboard be added twice.
-    """
-    text = raw.strip()
-    if any(char.isspace() for char in text):
-        raise ValueError("whitespace inside the URL")
-    url = URL(text)  # raises ValueError for a bad port or IPv6 literal
-    if url.scheme not in ("http", "https") or not url.raw_host:
-        raise ValueError("an http:// or https:// URL with a host is needed")
-    if url.raw_user is not None or url.raw_password is not None:
-        raise ValueError("user information in the URL")
-    url = url.with_query(None).with_fragment(None)
-    url = url.with_path(url.raw_path.rstrip("/"), encoded=True)
-    if url.is_default_port():
-        url = url.with_port(None)
-    return str(url)
+AUTH_TOKEN = "token"
+AUTH_LOGIN = "login"
 
 
-def url_title(url: str) -> str:
-    """The entry title for a normalised URL: host, plus port and path when present."""
-    return URL(url).human_repr().split("://", 1)[1].rstrip("/")
+def _keeps_token(data: Mapping[str, Any], api: str) -> bool:
+    """Whether the token in ``data`` still fits: a 0.x token and a 2.x access token never mix."""
+    return CONF_API_TOKEN in data and data[CONF_API] == api
 
 
-def _without_token(user_input: Mapping[str, Any], errors: Mapping[str, str]) -> dict[str, Any]:
-    """The input to show again: all of it, except a token the dashboard just refused."""
-    if errors.get("base") == "invalid_auth":
-        return {key: value for key, value in user_input.items() if key != CONF_API_TOKEN}
-    return dict(user_input)
-
-
-_ERROR_REASONS: dict[type[NezhaError], str] = {
-    NezhaConnectionError: "cannot_connect",
-    NezhaAuthError: "invalid_auth",
-    NezhaResponseError: "not_nezha",
-    NezhaUnsupportedVersionError: "unsupported_version",
-}
-"""The form error (config steps) or abort reason (options) for each error the client raises."""
+def _keeps_login(data: Mapping[str, Any], api: str) -> bool:
+    """Whether the login in ``data`` still fits: 1.x and 2.x logins are the same (an upgrade)."""
+    return CONF_PASSWORD in data and api != API_V0
 
 
 class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up a Nezha dashboard."""
+    """Set up a Nezha dashboard of any generation."""
 
     VERSION = 1
 
-    async def _async_validate(
-        self, user_input: Mapping[str, Any]
-    ) -> tuple[dict[str, str], dict[str, Any]]:
-        """Check a URL, token and verify_ssl against the dashboard.
+    _url: str
+    _verify_ssl: bool
+    _api: str
+    _missing_scope: str = ""
 
-        Returns the form errors and, when there are none, the entry data to store. Aborts with
-        ``already_configured`` when another entry already reads this dashboard.
+    # Shared steps
+
+    async def _async_detect(self, user_input: Mapping[str, Any]) -> dict[str, str]:
+        """Check the URL and learn the dashboard's generation; the form errors, if any.
+
+        Aborts with ``already_configured`` when another entry already reads this dashboard.
         """
         try:
             url = normalize_url(user_input[CONF_URL])
-        except ValueError:
-            return {CONF_URL: "invalid_url"}, {}
+        except ValueError as err:
+            # Not the URL itself: a refused one may hold a user name and password.
+            _LOGGER.debug("The URL was refused (invalid_url): %s", err)
+            return {CONF_URL: "invalid_url"}
         # Excludes the entry a reauth or reconfigure flow is changing.
         self._async_abort_entries_match({CONF_URL: url})
-
-        token = user_input[CONF_API_TOKEN].strip()
         verify_ssl: bool = user_input[CONF_VERIFY_SSL]
-        client = create_client(API_V0, async_get_clientsession(self.hass, verify_ssl), url, token)
+        try:
+            detection = await async_detect(async_get_clientsession(self.hass, verify_ssl), url)
+        except Exception as err:  # every failure is a form error (see error_reason)
+            return {"base": error_reason(err)}
+        self._url, self._verify_ssl, self._api = url, verify_ssl, detection.api
+        return {}
+
+    async def _async_step_credential(self) -> ConfigFlowResult:
+        """Ask for the credential the detected generation takes."""
+        if self._api == API_V0:
+            return await self.async_step_token()
+        if self._api == API_V1:
+            return await self.async_step_login()
+        return self.async_show_menu(step_id="auth_method", menu_options=[AUTH_TOKEN, AUTH_LOGIN])
+
+    async def _async_check(self, credential: str | Login) -> dict[str, str]:
+        """Read the dashboard's servers with ``credential``; the form errors, if any."""
+        session = async_get_clientsession(self.hass, self._verify_ssl)
+        client = create_client(self._api, session, self._url, credential)
         try:
             await client.async_get_servers()
-        except NezhaError as err:
-            error = _ERROR_REASONS[type(err)]
-        except Exception:
-            _LOGGER.exception("Unexpected error while checking the dashboard")
-            error = "unknown"
-        else:
-            return {}, {
-                CONF_URL: url,
-                CONF_API_TOKEN: token,
-                CONF_VERIFY_SSL: verify_ssl,
-                CONF_API: API_V0,
-            }
-        return {"base": error}, {}
+        except NezhaPermissionError as err:
+            self._missing_scope = err.scope or "nezha:inventory:read"
+            return {"base": error_reason(err)}
+        except Exception as err:  # every failure is a form error (see error_reason)
+            return {"base": error_reason(err)}
+        self._api = client.api_version  # a 1.x dashboard may turn out to be upgraded to 2.x
+        return {}
+
+    def _current(self) -> Mapping[str, Any]:
+        """The data of the entry being reconfigured (nothing for a new entry)."""
+        if self.source != SOURCE_RECONFIGURE:
+            return {}
+        return self._get_reconfigure_entry().data
+
+    async def _async_finish(self, credential: Mapping[str, Any]) -> ConfigFlowResult:
+        """Create the entry, or update the one being reconfigured."""
+        data = {
+            CONF_URL: self._url,
+            CONF_VERIFY_SSL: self._verify_ssl,
+            CONF_API: self._api,
+            **credential,
+        }
+        if self.source != SOURCE_RECONFIGURE:
+            return self.async_create_entry(title=url_title(self._url), data=data)
+        entry = self._get_reconfigure_entry()
+        if entry.data[CONF_API] == API_V0 and self._api != API_V0:
+            # A 1.x/2.x dashboard numbers its servers anew: without this, a new server would take
+            # over the device (and history) of the 0.x server that had the same id.
+            async_remove_server_devices(
+                self.hass, entry, set(async_registered_server_ids(self.hass, entry))
+            )
+        return self.async_update_reload_and_abort(entry, title=url_title(self._url), data=data)
+
+    def _placeholders(self, **extra: str) -> dict[str, str]:
+        return {
+            "url": self._url,
+            "scopes": PAT_SCOPES,
+            "missing_scope": self._missing_scope,
+            **extra,
+        }
+
+    # Steps
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the dashboard's URL and API token."""
+        """Ask for the dashboard's URL."""
         errors: dict[str, str] = {}
-        suggested: dict[str, Any] = {}
         if user_input is not None:
-            errors, data = await self._async_validate(user_input)
+            errors = await self._async_detect(user_input)
             if not errors:
-                return self.async_create_entry(title=url_title(data[CONF_URL]), data=data)
-            suggested = _without_token(user_input, errors)
+                return await self._async_step_credential()
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, suggested),
+            data_schema=self.add_suggested_values_to_schema(URL_SCHEMA, user_input or {}),
             errors=errors,
             description_placeholders={"example_url": EXAMPLE_URL},
         )
 
+    async def async_step_token(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for a 0.x API token or a 2.x personal access token.
+
+        While reconfiguring an entry that has a token of this generation, the field may stay
+        empty to keep it.
+        """
+        errors: dict[str, str] = {}
+        current = self._current()
+        keep = _keeps_token(current, self._api)
+        if user_input is not None:
+            token = user_input.get(CONF_API_TOKEN, "").strip()
+            if not token and keep:
+                token = current[CONF_API_TOKEN]
+            errors = await self._async_check(token) if token else {CONF_API_TOKEN: "required"}
+            if not errors:
+                return await self._async_finish({CONF_API_TOKEN: token})
+        marker = vol.Optional if keep else vol.Required
+        return self.async_show_form(
+            step_id="token",
+            data_schema=vol.Schema({marker(CONF_API_TOKEN): _SECRET_SELECTOR}),
+            errors=errors,
+            description_placeholders=self._placeholders(),
+        )
+
+    async def async_step_login(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for a dashboard user's name and password (1.x, 2.x).
+
+        While reconfiguring a login entry of this generation, the password may stay empty to
+        keep it.
+        """
+        errors: dict[str, str] = {}
+        current = self._current()
+        keep = _keeps_login(current, self._api)
+        suggested: dict[str, Any] = {CONF_USERNAME: current.get(CONF_USERNAME, "")}
+        if user_input is not None:
+            username = user_input[CONF_USERNAME].strip()
+            password = user_input.get(CONF_PASSWORD, "")
+            if not password and keep:
+                password = current[CONF_PASSWORD]
+            if password:
+                errors = await self._async_check(Login(username, password))
+            else:
+                errors = {CONF_PASSWORD: "required"}
+            if not errors:
+                return await self._async_finish({CONF_USERNAME: username, CONF_PASSWORD: password})
+            suggested = {CONF_USERNAME: username}
+        marker = vol.Optional if keep else vol.Required
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_USERNAME): _USERNAME_SELECTOR,
+                marker(CONF_PASSWORD): _SECRET_SELECTOR,
+            }
+        )
+        return self.async_show_form(
+            step_id="login",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders=self._placeholders(),
+        )
+
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """Start reauthentication after the dashboard refused the token."""
+        """Start reauthentication after the dashboard refused the credential."""
+        self._url = entry_data[CONF_URL]
+        self._verify_ssl = entry_data[CONF_VERIFY_SSL]
+        self._api = entry_data[CONF_API]
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for a new API token for the same dashboard."""
+        """Ask for a new token, or the login's new password, for the same dashboard."""
         entry = self._get_reauth_entry()
+        username: str | None = entry.data.get(CONF_USERNAME)
+        field = CONF_API_TOKEN if username is None else CONF_PASSWORD
         errors: dict[str, str] = {}
-        suggested: dict[str, Any] = {}
         if user_input is not None:
-            errors, data = await self._async_validate(
-                {**entry.data, CONF_API_TOKEN: user_input[CONF_API_TOKEN]}
+            secret = user_input[field] if username else user_input[field].strip()
+            errors = await self._async_check(
+                secret if username is None else Login(username, secret)
             )
             if not errors:
                 return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_API_TOKEN: data[CONF_API_TOKEN]}
+                    entry, data_updates={field: secret, CONF_API: self._api}
                 )
-            suggested = _without_token(user_input, errors)
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=self.add_suggested_values_to_schema(REAUTH_SCHEMA, suggested),
+            data_schema=vol.Schema({vol.Required(field): _SECRET_SELECTOR}),
             errors=errors,
-            description_placeholders={"name": entry.title, "url": entry.data[CONF_URL]},
+            description_placeholders=self._placeholders(name=entry.title, username=username or ""),
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the URL, token or certificate check of an entry.
+        """Change the URL or certificate check of an entry, then its credential.
 
-        The token field starts empty and may stay so: an empty token keeps the current one, so
-        moving a dashboard to a new address does not mean creating a new token.
+        The credential step that follows may be left empty to keep the current token or
+        password, when the dashboard still takes that kind of credential.
         """
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
-        suggested = {key: entry.data[key] for key in (CONF_URL, CONF_VERIFY_SSL)}
         if user_input is not None:
-            token = user_input.get(CONF_API_TOKEN, "").strip() or entry.data[CONF_API_TOKEN]
-            errors, data = await self._async_validate({**user_input, CONF_API_TOKEN: token})
+            errors = await self._async_detect(user_input)
             if not errors:
-                return self.async_update_reload_and_abort(
-                    entry, title=url_title(data[CONF_URL]), data_updates=data
-                )
-            suggested = _without_token(user_input, errors)
+                return await self._async_step_credential()
+        suggested = user_input or {key: entry.data[key] for key in (CONF_URL, CONF_VERIFY_SSL)}
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(RECONFIGURE_SCHEMA, suggested),
+            data_schema=self.add_suggested_values_to_schema(URL_SCHEMA, suggested),
             errors=errors,
             description_placeholders={"name": entry.title, "example_url": EXAMPLE_URL},
         )
@@ -245,69 +302,3 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> NezhaOptionsFlow:
         """Return the options flow."""
         return NezhaOptionsFlow()
-
-
-def _seconds(minimum: int, maximum: int) -> NumberSelector:
-    """A box for a number of seconds between ``minimum`` and ``maximum``."""
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
-        )
-    )
-
-
-class NezhaOptionsFlow(OptionsFlowWithReload):
-    """Polling intervals, the offline threshold and the server group; saving reloads the entry."""
-
-    _tags: list[str]
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the options, with the server groups the dashboard reports now."""
-        errors: dict[str, str] = {}
-        if user_input is None:
-            try:
-                snapshot = await client_for_entry(self.hass, self.config_entry).async_get_servers()
-            except NezhaError as err:
-                _LOGGER.debug("Could not list the dashboard's server groups: %s", err)
-                return self.async_abort(reason=_ERROR_REASONS[type(err)])
-            tags = {server.tag for server in snapshot.servers.values() if server.tag}
-            if current := self.config_entry.options.get(CONF_TAG):
-                tags.add(current)  # keep a group that no longer has servers selectable
-            self._tags = sorted(tags)
-        else:
-            options: dict[str, Any] = {
-                key: int(user_input[key])
-                for key in (CONF_SCAN_INTERVAL, CONF_MONITOR_INTERVAL, CONF_ONLINE_THRESHOLD)
-            }
-            if 0 < options[CONF_MONITOR_INTERVAL] < MIN_MONITOR_INTERVAL:
-                errors[CONF_MONITOR_INTERVAL] = "monitor_interval_too_short"
-            else:
-                if tag := user_input.get(CONF_TAG):
-                    options[CONF_TAG] = tag
-                return self.async_create_entry(data=options)
-
-        fields: dict[vol.Marker, Any] = {
-            vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): _seconds(
-                MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL
-            ),
-            # 0 turns monitors off; 1 to MIN_MONITOR_INTERVAL - 1 is refused above.
-            vol.Required(CONF_MONITOR_INTERVAL, default=DEFAULT_MONITOR_INTERVAL): _seconds(
-                0, MAX_MONITOR_INTERVAL
-            ),
-            vol.Required(CONF_ONLINE_THRESHOLD, default=DEFAULT_ONLINE_THRESHOLD): _seconds(
-                MIN_ONLINE_THRESHOLD, MAX_ONLINE_THRESHOLD
-            ),
-        }
-        if self._tags:
-            fields[vol.Optional(CONF_TAG)] = SelectSelector(
-                SelectSelectorConfig(options=self._tags, mode=SelectSelectorMode.DROPDOWN)
-            )
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(fields),
-                user_input or self.config_entry.options,
-            ),
-            errors=errors,
-            description_placeholders={"name": self.config_entry.title},
-        )

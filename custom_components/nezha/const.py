@@ -10,7 +10,9 @@ from homeassistant.const import Platform
 DOMAIN: Final = "nezha"
 MANUFACTURER: Final = "Nezha"
 
-# Entry data: HA's CONF_URL, CONF_API_TOKEN and CONF_VERIFY_SSL, plus the dashboard generation.
+# Entry data: HA's CONF_URL and CONF_VERIFY_SSL, the dashboard generation, and its credential:
+# CONF_API_TOKEN (a 0.x API token or a 2.x personal access token) or CONF_USERNAME + CONF_PASSWORD
+# (a 1.x/2.x login).
 CONF_API: Final = "api"
 
 # Options.
@@ -18,6 +20,11 @@ CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_MONITOR_INTERVAL: Final = "monitor_interval"
 CONF_ONLINE_THRESHOLD: Final = "online_threshold"
 CONF_TAG: Final = "tag"
+"""0.x: the server group is a tag name."""
+CONF_GROUP_ID: Final = "group_id"
+"""1.x/2.x: the server group's id (it survives a rename)."""
+CONF_GROUP_NAME: Final = "group_name"
+"""1.x/2.x: the group's name when it was chosen, for messages while the dashboard can't say."""
 
 DEFAULT_SCAN_INTERVAL: Final = 30
 MIN_SCAN_INTERVAL: Final = 10
@@ -30,6 +37,9 @@ MAX_MONITOR_INTERVAL: Final = 3600
 DEFAULT_ONLINE_THRESHOLD: Final = 30
 MIN_ONLINE_THRESHOLD: Final = 10
 MAX_ONLINE_THRESHOLD: Final = 600
+
+MAX_GPUS: Final = 8
+"""Servers with several GPUs get one usage sensor per GPU, up to this many."""
 
 STALE_AFTER_POLLS: Final = 3
 """A server or monitor missing from this many consecutive successful polls is removed."""

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
-from typing import TYPE_CHECKING, override
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.const import (
+    CONF_API_TOKEN,
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import issue_registry as ir
@@ -18,10 +24,15 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .api import (
+    API_V0,
+    Login,
     NezhaAuthError,
+    NezhaBlockedError,
     NezhaClient,
     NezhaConnectionError,
     NezhaError,
+    NezhaPermissionError,
+    NezhaRealIpHeaderError,
     NezhaUnsupportedVersionError,
     Server,
     ServersSnapshot,
@@ -29,6 +40,8 @@ from .api import (
 )
 from .const import (
     CONF_API,
+    CONF_GROUP_ID,
+    CONF_GROUP_NAME,
     CONF_ONLINE_THRESHOLD,
     CONF_SCAN_INTERVAL,
     CONF_TAG,
@@ -52,7 +65,13 @@ _LOGGER = logging.getLogger(__name__)
 ISSUE_DASHBOARD_UPGRADED = "dashboard_upgraded"
 ISSUE_TAG_NOT_FOUND = "tag_not_found"
 ISSUE_NO_SERVERS = "no_servers"
-ISSUE_KINDS = (ISSUE_DASHBOARD_UPGRADED, ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS)
+ISSUE_MISSING_SCOPE = "missing_scope"
+ISSUE_KINDS = (
+    ISSUE_DASHBOARD_UPGRADED,
+    ISSUE_TAG_NOT_FOUND,
+    ISSUE_NO_SERVERS,
+    ISSUE_MISSING_SCOPE,
+)
 
 
 @dataclass(slots=True)
@@ -73,11 +92,44 @@ def issue_id(kind: str, entry: NezhaConfigEntry) -> str:
     return f"{kind}_{entry.entry_id}"
 
 
+def entry_credential(data: Mapping[str, Any]) -> str | Login:
+    """The credential in an entry's data: an API or access token, else a login."""
+    if token := data.get(CONF_API_TOKEN):
+        return str(token)
+    return Login(data[CONF_USERNAME], data[CONF_PASSWORD])
+
+
 def client_for_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaClient:
     """The dashboard client for an entry, on HA's shared session."""
     session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
     return create_client(
-        entry.data[CONF_API], session, entry.data[CONF_URL], entry.data[CONF_API_TOKEN]
+        entry.data[CONF_API], session, entry.data[CONF_URL], entry_credential(entry.data)
+    )
+
+
+def entry_group(entry: NezhaConfigEntry) -> tuple[str | int | None, str]:
+    """The server group an entry shows: the client's key for it and its name (None: all servers).
+
+    0.x groups are tags (the name is the key); 1.x/2.x groups have ids, stored with their name.
+    """
+    if entry.data[CONF_API] == API_V0:
+        tag: str = entry.options.get(CONF_TAG) or ""
+        return (tag or None), tag
+    group_id = entry.options.get(CONF_GROUP_ID)
+    return group_id, entry.options.get(CONF_GROUP_NAME) or str(group_id or "")
+
+
+def update_failed(err: NezhaError) -> UpdateFailed:
+    """A translated UpdateFailed for an error worth retrying (the dashboard may come back)."""
+    key = {
+        NezhaConnectionError: "cannot_connect",
+        NezhaBlockedError: "blocked",
+        NezhaRealIpHeaderError: "real_ip_header",
+    }.get(type(err), "invalid_response")
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"error": str(err)},
     )
 
 
@@ -135,7 +187,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             ),
         )
         self.client = client
-        self.tag: str = entry.options.get(CONF_TAG) or ""
+        self.group, self.group_name = entry_group(entry)
         self.online_threshold = timedelta(
             seconds=entry.options.get(CONF_ONLINE_THRESHOLD, DEFAULT_ONLINE_THRESHOLD)
         )
@@ -160,7 +212,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         previous_absent = previous.absent if previous else self._registry_absent
         dashboard_time = snapshot.dashboard_time or dt_util.utcnow()
 
-        if not snapshot.servers and (self.tag or previous_servers or previous_absent):
+        if not snapshot.servers and (self.group or previous_servers or previous_absent):
             # A renamed group, a fresh dashboard behind the same URL, a proxy: one empty answer is
             # no proof that servers were deleted. Say so, and neither count nor remove anything.
             self._async_raise_empty_issue()
@@ -201,10 +253,17 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
     async def _async_fetch(self) -> ServersSnapshot:
         """The dashboard's answer, its errors in HA's terms."""
         try:
-            snapshot = await self.client.async_get_servers(self.tag or None)
+            snapshot = await self.client.async_get_servers(self.group)
         except NezhaAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except NezhaPermissionError as err:
+            # The access token can't list servers: only a token with that scope helps (reauth).
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="missing_scope",
+                translation_placeholders={"scope": err.scope or "nezha:inventory:read"},
             ) from err
         except NezhaUnsupportedVersionError as err:
             ir.async_create_issue(
@@ -219,28 +278,25 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             raise ConfigEntryError(
                 translation_domain=DOMAIN, translation_key="dashboard_upgraded"
             ) from err
-        except NezhaConnectionError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
         except NezhaError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="invalid_response",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise update_failed(err) from err
         ir.async_delete_issue(
             self.hass, DOMAIN, issue_id(ISSUE_DASHBOARD_UPGRADED, self.config_entry)
         )
+        if self.client.api_version != self.config_entry.data[CONF_API]:
+            # A 1.x dashboard upgraded in place to 2.x: same database, same login; remember it.
+            _LOGGER.info("%s now answers as Nezha 2.x", self.config_entry.title)
+            self.hass.config_entries.async_update_entry(
+                self.config_entry,
+                data={**self.config_entry.data, CONF_API: self.client.api_version},
+            )
         return snapshot
 
     @callback
     def _async_raise_empty_issue(self) -> None:
         """The group is gone (a tag is set) or the whole dashboard reports no servers."""
         title = self.config_entry.title
-        if self.tag:
+        if self.group:
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
@@ -248,7 +304,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
                 is_fixable=False,
                 severity=ir.IssueSeverity.WARNING,
                 translation_key=ISSUE_TAG_NOT_FOUND,
-                translation_placeholders={"tag": self.tag, "title": title},
+                translation_placeholders={"tag": self.group_name, "title": title},
             )
         else:
             ir.async_create_issue(

@@ -11,12 +11,27 @@ from typing import override
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import Monitor, MonitorPoint, MonitorsSnapshot, NezhaAuthError, NezhaClient, NezhaError
+from .api import (
+    Monitor,
+    MonitorPoint,
+    MonitorsSnapshot,
+    NezhaAuthError,
+    NezhaClient,
+    NezhaError,
+    NezhaPermissionError,
+)
 from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, MONITOR_POINT_MAX_AGE
-from .coordinator import NezhaConfigEntry, NezhaServerCoordinator, track_presence
+from .coordinator import (
+    ISSUE_MISSING_SCOPE,
+    NezhaConfigEntry,
+    NezhaServerCoordinator,
+    issue_id,
+    track_presence,
+)
 from .devices import async_remove_monitor_entities
 from .dispatch import ServerDispatchCoordinator
 
@@ -99,7 +114,14 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
         # An offline or never-seen server measures nothing: its monitors are unavailable and keep
         # their last result for when it returns.
         polled = [server_id for server_id in servers.servers if server_id in servers.online]
-        results = await self._async_fetch_all(polled)
+        try:
+            results = await self._async_fetch_all(polled)
+        except NezhaPermissionError as err:
+            return self._async_scope_missing(err)
+        if results:
+            ir.async_delete_issue(
+                self.hass, DOMAIN, issue_id(ISSUE_MISSING_SCOPE, self.config_entry)
+            )
         errors = [result for result in results.values() if isinstance(result, NezhaError)]
         if errors and len(errors) == len(results):
             raise UpdateFailed(
@@ -137,13 +159,13 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
     async def _async_fetch_all(
         self, server_ids: Iterable[int]
     ) -> dict[int, MonitorsSnapshot | NezhaError]:
-        """Each server's monitors or its error; a refused token stops the round at once."""
+        """Each server's monitors or its error; a refused token or a missing scope stops the round."""
         results: dict[int, MonitorsSnapshot | NezhaError] = {}
 
         async def fetch(server_id: int) -> None:
             try:
                 results[server_id] = await self.client.async_get_monitors(server_id)
-            except NezhaAuthError:
+            except NezhaAuthError, NezhaPermissionError:
                 raise  # never go on asking with a token the dashboard refuses (its WAF bans)
             except NezhaError as err:
                 results[server_id] = err
@@ -152,11 +174,37 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
             async with asyncio.TaskGroup() as group:
                 for server_id in server_ids:
                     group.create_task(fetch(server_id))
-        except* NezhaAuthError as errors:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed"
-            ) from errors.exceptions[0]
+        except ExceptionGroup as failed:
+            if refused := failed.subgroup(NezhaAuthError):
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="auth_failed"
+                ) from refused.exceptions[0]
+            if denied := failed.subgroup(NezhaPermissionError):
+                raise denied.exceptions[0] from None
+            raise
         return results
+
+    def _async_scope_missing(self, err: NezhaPermissionError) -> dict[int, ServerMonitors]:
+        """The access token may not read monitors: say which scope it lacks, and stop asking.
+
+        Everything else keeps working; a new token (Reconfigure) reloads the entry and tries again.
+        """
+        _LOGGER.info("Ping monitors are skipped: %s", err)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id(ISSUE_MISSING_SCOPE, self.config_entry),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_MISSING_SCOPE,
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "scope": err.scope or "nezha:service:read",
+            },
+        )
+        self.update_interval = None
+        self._set_changed(self.data.keys())
+        return {}
 
     def _log_change(self, server_id: int, result: MonitorsSnapshot | NezhaError) -> None:
         """One line when a server's monitor endpoint starts failing, one when it recovers."""

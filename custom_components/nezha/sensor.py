@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from statistics import fmean
 from typing import TYPE_CHECKING, override
 
@@ -24,7 +25,7 @@ from homeassistant.const import (
     UnitOfTime,
 )
 
-from .const import MONITOR_ENTITY_KEYS
+from .const import MAX_GPUS, MONITOR_ENTITY_KEYS
 from .entity import (
     NezhaDashboardEntity,
     NezhaMonitorEntity,
@@ -42,6 +43,23 @@ if TYPE_CHECKING:
     from .coordinator import NezhaConfigEntry, ServersData
 
 PARALLEL_UPDATES = 0
+
+
+def _gpu_count(server: Server) -> int:
+    """How many GPUs the agent names or reports a usage for."""
+    return max(len(server.host.gpu_models), len(server.status.gpu_usage))
+
+
+def _has_gpu(number: int, server: Server) -> bool:
+    """Whether a server with several GPUs has GPU ``number`` (counted from 1)."""
+    count = _gpu_count(server)
+    return count > 1 and count >= number
+
+
+def _gpu_usage(number: int, server: Server) -> float | None:
+    """The usage of GPU ``number`` (counted from 1), if the agent reported it."""
+    usage = server.status.gpu_usage
+    return usage[number - 1] if len(usage) >= number else None
 
 
 def _percent(used: int | None, total: int | None) -> float | None:
@@ -167,8 +185,22 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
-        exists_fn=lambda s: bool(s.host.gpu_models),
+        exists_fn=lambda s: _gpu_count(s) > 0,
         value_fn=lambda s: fmean(s.status.gpu_usage) if s.status.gpu_usage else None,
+    ),
+    # A server with several GPUs also gets one sensor per GPU (gpu_usage is their average).
+    *(
+        NezhaServerSensorEntityDescription(
+            key=f"gpu_{number}_usage",
+            translation_key="gpu_n_usage",
+            translation_placeholders={"gpu": str(number)},
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=PERCENTAGE,
+            suggested_display_precision=1,
+            exists_fn=partial(_has_gpu, number),
+            value_fn=partial(_gpu_usage, number),
+        )
+        for number in range(1, MAX_GPUS + 1)
     ),
     NezhaServerSensorEntityDescription(
         key="ipv4_address",

@@ -96,6 +96,11 @@ class NezhaV0Client:
                 servers[server.id] = server
         return ServersSnapshot(servers=dict(sorted(servers.items())), dashboard_time=dashboard_time)
 
+    async def async_get_groups(self) -> dict[str, str]:
+        """The tags servers have now: v0's server groups, each its own name."""
+        snapshot = await self.async_get_servers()
+        return {tag: tag for tag in sorted({s.tag for s in snapshot.servers.values() if s.tag})}
+
     async def async_get_monitors(self, server_id: int) -> MonitorsSnapshot:
         """Return the ping monitors of one server, each with its newest point.
 
