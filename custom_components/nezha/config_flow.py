@@ -40,6 +40,7 @@ from .api import (
     API_V1,
     Login,
     NezhaPermissionError,
+    NezhaUnsupportedVersionError,
     async_detect,
     create_client,
 )
@@ -129,6 +130,9 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         except NezhaPermissionError as err:
             self._missing_scope = err.scope or "nezha:inventory:read"
             return {"base": error_reason(err)}
+        except NezhaUnsupportedVersionError:
+            # Detected as 0.x a moment ago, now answering as 1.x/2.x: detect again from the start.
+            return {"base": "version_changed"}
         except Exception as err:  # every failure is a form error (see error_reason)
             return {"base": error_reason(err)}
         self._api = client.api_version  # a 1.x dashboard may turn out to be upgraded to 2.x

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_API_TOKEN, CONF_URL
+from homeassistant.const import CONF_API_TOKEN, CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from yarl import URL
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .coordinator import NezhaConfigEntry
     from .monitors import ServerMonitors
 
-TO_REDACT = {CONF_API_TOKEN, "ipv4", "ipv6"}
+TO_REDACT = {CONF_API_TOKEN, CONF_USERNAME, CONF_PASSWORD, "ipv4", "ipv6"}
 
 
 def _redact_url(url: str) -> str:

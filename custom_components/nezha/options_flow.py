@@ -38,7 +38,7 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .coordinator import client_for_entry, entry_group
-from .flow_common import error_reason
+from .flow_common import PAT_SCOPES, error_reason
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -118,7 +118,9 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
         except Exception as err:  # every failure has a reason (see error_reason)
             reason = error_reason(err)
             if reason in _OPTIONS_ABORTS:
-                return self.async_abort(reason=reason)
+                return self.async_abort(
+                    reason=reason, description_placeholders={"scopes": PAT_SCOPES}
+                )
             self._groups = kept
             self._groups_error = {"base": "groups_unavailable"}
             return None
