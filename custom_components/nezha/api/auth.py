@@ -12,12 +12,16 @@ from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+import re
 import time
 
 from .errors import NezhaAuthError
 
 PAT_PREFIX = "nzp_"
 """Every 2.x personal access token starts so (``model.APITokenPrefix``)."""
+
+_PAT_SHAPE = re.compile(rf"{PAT_PREFIX}[0-9A-Za-z]+")
+"""``nzp_`` and letters and digits (32 of them today): anything else is no token of 2.x."""
 
 RENEW_MARGIN = 60.0
 """Seconds before a JWT expires that a new login replaces it (at most a tenth of its life)."""
@@ -82,7 +86,7 @@ class AccessToken(Credential):
         """Refuse at once a token that cannot be one: nothing is sent for it."""
         super().__init__()
         self._token = token
-        if not (token.startswith(PAT_PREFIX) and token.isascii() and token.isprintable()):
+        if not _PAT_SHAPE.fullmatch(token):
             self.refuse(
                 f"an access token starts with {PAT_PREFIX!r} and has only letters and digits"
             )
