@@ -7,6 +7,7 @@ does (logins, expiry, the WAF, scopes) is tested against the simulator in ``test
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -19,6 +20,7 @@ from custom_components.nezha.api import (
     Monitor,
     MonitorPoint,
     NezhaAuthError,
+    NezhaConnectionError,
     NezhaPermissionError,
     NezhaResponseError,
     NezhaV1Client,
@@ -273,3 +275,17 @@ async def test_echoed_credentials_never_in_errors(
         # Its own secrets, and anything shaped like a Bearer value, a JWT or an access token.
         for secret in (*own_secrets, "eyJother.token.here", "nzp_Other123", "Bearer"):
             assert secret not in str(caught.value)
+
+
+async def test_waiters_share_a_failed_login(fake: FakeDashboard, http: aiohttp.ClientSession):
+    """Ten requests wait for a login that fails (a 502): one login, ten errors, none latched."""
+    client = NezhaV1Client(http, fake.url, Login("admin", PASSWORD))
+    fake.answers["login"] = (502, "<html>Bad Gateway</html>")
+    results = await asyncio.gather(
+        *(client.async_get_monitors(1) for _ in range(10)), return_exceptions=True
+    )
+    assert all(isinstance(result, NezhaConnectionError) for result in results)
+    assert [path for _, path, _ in fake.requests] == ["/api/v1/login"]
+    # The next poll logs in again: an outage is no refusal.
+    fake.answers |= {"login": SIGNED_IN, "service": ok(None)}
+    assert (await client.async_get_monitors(1)).monitors == {}
