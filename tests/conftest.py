@@ -6,6 +6,8 @@ from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
 from unittest.mock import AsyncMock, PropertyMock, patch
 
+import aiohttp
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
@@ -18,6 +20,8 @@ from syrupy.assertion import SnapshotAssertion
 import custom_components.nezha  # noqa: F401
 from custom_components.nezha.const import CONF_API, DOMAIN
 from nezha_simulator import NezhaSimulator
+
+from .fake_dashboard import FakeDashboard
 
 TOKEN = "0123456789abcdefABCDEFghijklmnop"
 """A token shaped like a real v0 one (32 letters and digits)."""
@@ -142,3 +146,28 @@ async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: flo
     async_fire_time_changed(hass)
     # Scheduled refreshes run as background tasks.
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+async def fake(socket_enabled: None) -> AsyncGenerator[FakeDashboard]:
+    """A fake 1.x/2.x dashboard (``tests/fake_dashboard.py``) on a free port of 127.0.0.1."""
+    dashboard = FakeDashboard()
+    app = web.Application()
+    app.router.add_route("*", "/api/v1/{tail:.*}", dashboard.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    dashboard.url = f"http://127.0.0.1:{port}"
+    try:
+        yield dashboard
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def http() -> AsyncGenerator[aiohttp.ClientSession]:
+    """A plain aiohttp session, like the one Home Assistant shares."""
+    async with aiohttp.ClientSession() as session:
+        yield session

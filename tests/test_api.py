@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import Sequence
 import dataclasses
 from datetime import UTC, datetime, timedelta
 import json
@@ -59,13 +59,6 @@ DETAILS = "/api/v1/server/details"
 def utc(seconds: float) -> datetime:
     """Unix seconds as an aware UTC datetime."""
     return datetime.fromtimestamp(seconds, UTC)
-
-
-@pytest.fixture
-async def http() -> AsyncGenerator[aiohttp.ClientSession]:
-    """A plain aiohttp session, like the one Home Assistant shares."""
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def answer_next(
@@ -1206,14 +1199,16 @@ async def test_echoed_token_not_in_message(simulator: NezhaSimulator, http: aioh
 
 async def test_create_client(fleet: NezhaSimulator, http: aiohttp.ClientSession):
     """``create_client`` builds a working v0 client and refuses generations it lacks."""
-    assert SUPPORTED_APIS == (API_V0,)
+    assert SUPPORTED_APIS == (API_V0, "v1", "v2")
     client = create_client(API_V0, http, fleet.url, TOKEN)
     assert isinstance(client, NezhaV0Client)
     assert client.api_version == API_V0 == "v0"
     assert list((await client.async_get_servers()).servers) == [1, 2, 3]
     assert list((await client.async_get_monitors(1)).monitors) == [1, 2]
 
-    with pytest.raises(ValueError, match="unsupported Nezha API generation: v1"):
+    with pytest.raises(ValueError, match="unsupported Nezha API generation or credential: v9"):
+        create_client("v9", http, fleet.url, TOKEN)
+    with pytest.raises(ValueError, match=r"access tokens exist only on Nezha 2\.x"):
         create_client("v1", http, fleet.url, TOKEN)
 
 

@@ -11,13 +11,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable
+import copy
 from dataclasses import dataclass, field
+import re
 import time
 
-from .errors import NezhaAuthError
+from .errors import NezhaAuthError, NezhaError
 
 PAT_PREFIX = "nzp_"
 """Every 2.x personal access token starts so (``model.APITokenPrefix``)."""
+
+_PAT_SHAPE = re.compile(rf"{PAT_PREFIX}[0-9A-Za-z]+")
+"""``nzp_`` and letters and digits (32 of them today): anything else is no token of 2.x."""
 
 RENEW_MARGIN = 60.0
 """Seconds before a JWT expires that a new login replaces it (at most a tenth of its life)."""
@@ -82,7 +87,7 @@ class AccessToken(Credential):
         """Refuse at once a token that cannot be one: nothing is sent for it."""
         super().__init__()
         self._token = token
-        if not (token.startswith(PAT_PREFIX) and token.isascii() and token.isprintable()):
+        if not _PAT_SHAPE.fullmatch(token):
             self.refuse(
                 f"an access token starts with {PAT_PREFIX!r} and has only letters and digits"
             )
@@ -113,6 +118,9 @@ class JwtLogin(Credential):
         self._token: str | None = None
         self._previous: str | None = None
         self._renew_at = 0.0
+        self._logins = 0
+        """Login attempts finished so far."""
+        self._login_error: NezhaError | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -125,13 +133,19 @@ class JwtLogin(Credential):
         return True
 
     async def authorization(self) -> str:
-        """A JWT that is not about to expire, logging in first (one login for all waiters)."""
+        """A JWT that is not about to expire, logging in first (one login for all waiters).
+
+        Requests that waited for a login that failed get its error too, without a login of
+        their own: a dashboard that is down is not asked once per waiting request.
+        """
         self.check()
         if (token := self._fresh()) is None:
+            logins_seen = self._logins
             async with self._lock:
-                # Someone else may have logged in, or been refused, while this one waited.
                 self.check()
                 if (token := self._fresh()) is None:
+                    if self._logins != logins_seen and self._login_error is not None:
+                        raise copy.copy(self._login_error)
                     token = await self._renew()
         return f"Bearer {token}"
 
@@ -144,6 +158,13 @@ class JwtLogin(Credential):
             grant = await self._sign_in(self._login)
         except NezhaAuthError as err:
             raise self.refuse(str(err)) from None
+        except NezhaError as err:
+            self._login_error = err
+            raise
+        else:
+            self._login_error = None
+        finally:
+            self._logins += 1  # counted once done: who waited for it can tell
         self._token = grant.token
         if grant.lifetime is None or grant.lifetime <= 0:
             # Unknown lifetime: keep the JWT until the dashboard refuses it.

@@ -24,9 +24,14 @@ from .errors import NezhaBlockedError, NezhaRealIpHeaderError, NezhaResponseErro
 from .http import DEFAULT_TIMEOUT, Reply, fetch
 from .parsing import mapping, text
 from .v0 import NezhaV0Client
-from .v1 import API_V1, API_V2
+from .v1 import (
+    API_V1,
+    API_V2,
+    ERROR_REAL_IP_MISSING,
+    ERROR_ROUTE_MISSING,
+    ERROR_UNAUTHORIZED,
+)
 
-_REAL_IP_MISSING = "real ip header not found"
 _BLOCK_PAGE_WORDS = (b"waf", b"nezha")
 
 
@@ -52,7 +57,7 @@ async def async_detect(session: aiohttp.ClientSession, url: str) -> Detection:
     setting = await fetch(session, "GET", base / "setting", limits=limits)
     payload = _json_object(setting)
     if payload is not None:
-        if payload.get("error") == _REAL_IP_MISSING:
+        if payload.get("error") == ERROR_REAL_IP_MISSING:
             raise NezhaRealIpHeaderError
         if (found := _from_setting(payload)) is not None:
             return found
@@ -64,7 +69,11 @@ async def async_detect(session: aiohttp.ClientSession, url: str) -> Detection:
         if isinstance(code, int) and not isinstance(code, bool):
             return Detection(api=NezhaV0Client.api_version)
         # 1.0.x under force_auth: /setting refused guests, and unknown routes give this error.
-        if payload is not None and isinstance(payload.get("error"), str) and "error" in details:
+        if (
+            payload is not None
+            and str(payload.get("error")).startswith(ERROR_UNAUTHORIZED)
+            and details.get("error") == ERROR_ROUTE_MISSING
+        ):
             return Detection(api=API_V1)
     raise NezhaResponseError(f"HTTP {setting.status}: not a Nezha dashboard at this URL")
 

@@ -32,7 +32,7 @@ class NezhaPermissionError(NezhaError):
     counted towards the dashboard's block of this host.
     """
 
-    def __init__(self, message: str, scope: str | None) -> None:
+    def __init__(self, message: str, scope: str | None = None) -> None:
         """``scope``: the scope the dashboard names as missing, if it names one."""
         super().__init__(message)
         self.scope = scope

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
 import math
+import re
 from typing import Any
 
 from .errors import NezhaResponseError
@@ -25,12 +26,23 @@ _MILLIS_LIMIT = int(datetime.max.replace(tzinfo=UTC).timestamp()) * 1000
 """Epoch milliseconds from here on are past what a datetime can hold."""
 
 
+_CREDENTIAL_SHAPES = re.compile(
+    r"(?i:bearer)\s+\S+"  # an echoed Authorization header
+    r"|nzp_[0-9A-Za-z]+"  # a 2.x access token
+    r"|eyJ[\w-]*\.[\w-]*\.[\w-]*"  # a JWT (its header is base64 JSON: "eyJ" is '{"')
+)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every non-empty one of ``secrets`` replaced by ``***``."""
+    """``text`` without any of ``secrets`` or anything shaped like a credential (``***``).
+
+    The shapes catch a page echoing a credential this client never held (another client's, a
+    browser's cookie), which must not reach a message either.
+    """
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return text
+    return _CREDENTIAL_SHAPES.sub("***", text)
 
 
 def decode_json_object(body: bytes, status: int, secrets: tuple[str, ...] = ()) -> dict[str, Any]:

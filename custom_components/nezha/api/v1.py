@@ -22,6 +22,7 @@ from .auth import AccessToken, Credential, Grant, JwtLogin, Login
 from .errors import (
     NezhaAuthError,
     NezhaBlockedError,
+    NezhaError,
     NezhaPermissionError,
     NezhaRealIpHeaderError,
     NezhaResponseError,
@@ -34,10 +35,11 @@ from .v1_parse import is_2x_server, objects, parse_group, parse_server
 API_V1: Final = "v1"
 API_V2: Final = "v2"
 
-_UNAUTHORIZED = "ApiErrorUnauthorized"
+# The "error" texts a client acts on (not localized, unlike most of the dashboard's).
+ERROR_UNAUTHORIZED = "ApiErrorUnauthorized"
 _FORBIDDEN = "ApiErrorForbidden"
-_ROUTE_MISSING = "404 Not Found"
-_REAL_IP_MISSING = "real ip header not found"
+ERROR_ROUTE_MISSING = "404 Not Found"
+ERROR_REAL_IP_MISSING = "real ip header not found"
 _PAT_LOOKUP_FAILED = "api token lookup failed"
 """A 2.x database error behind a 401: the token may be fine, so it is not refused for good."""
 _SCOPE = re.compile(r"lacks scope (\S+)")
@@ -150,25 +152,37 @@ class NezhaV1Client:
         ``missing_ok``: an unknown route raises ``_RouteMissing`` instead of a response error.
         """
         credential = self._credential
-        for last_try in (not credential.renewable, True):
-            authorization = await credential.authorization()
-            reply = await fetch(
-                self._session,
-                "GET",
-                self._base / path,
-                limits=self._timeout,
-                headers={"Authorization": authorization},
-                params=params,
-            )
-            try:
-                return self._data(reply, authorization, missing_ok), reply.dashboard_time
-            except _Refused as refused:
-                if refused.block_page and (last_try or not credential.renewable):
-                    raise NezhaBlockedError() from None
-                if last_try:
-                    raise credential.refuse(self._refusal(refused.detail)) from None
-                credential.drop(authorization)
-        raise AssertionError("unreachable: the last try returns or raises")
+        authorization = await credential.authorization()
+        try:
+            return await self._get_once(path, params, authorization, missing_ok)
+        except _Refused as refused:
+            if not credential.renewable:
+                raise self._refused_for_good(refused) from None
+        credential.drop(authorization)
+        authorization = await credential.authorization()  # one new login (shared by all)
+        try:
+            return await self._get_once(path, params, authorization, missing_ok)
+        except _Refused as refused:
+            raise self._refused_for_good(refused) from None
+
+    async def _get_once(
+        self, path: str, params: Mapping[str, str] | None, authorization: str, missing_ok: bool
+    ) -> tuple[Any, datetime | None]:
+        reply = await fetch(
+            self._session,
+            "GET",
+            self._base / path,
+            limits=self._timeout,
+            headers={"Authorization": authorization},
+            params=params,
+        )
+        return self._data(reply, authorization, missing_ok), reply.dashboard_time
+
+    def _refused_for_good(self, refused: _Refused) -> NezhaError:
+        """The block page means the WAF; any other refusal latches the credential."""
+        if refused.block_page:
+            return NezhaBlockedError()
+        return self._credential.refuse(self._refusal(refused.detail))
 
     def _refusal(self, detail: str) -> str:
         if isinstance(self._credential, AccessToken):
@@ -218,7 +232,7 @@ class NezhaV1Client:
             raise _Refused("", block_page=True)
         payload = decode_json_object(reply.body, reply.status, secrets)
         error = payload.get("error")
-        if error == _ROUTE_MISSING:
+        if error == ERROR_ROUTE_MISSING:
             if missing_ok:
                 raise _RouteMissing
             raise NezhaResponseError(f"HTTP {reply.status}: the dashboard has no such route")
@@ -231,9 +245,9 @@ class NezhaV1Client:
     def _error(self, error: str, status: int, secrets: tuple[str, ...]) -> Exception:
         kind, _, detail = error.partition(":")
         detail = detail.strip()
-        if error == _REAL_IP_MISSING:
+        if error == ERROR_REAL_IP_MISSING:
             return NezhaRealIpHeaderError()
-        if kind == _UNAUTHORIZED:
+        if kind == ERROR_UNAUTHORIZED:
             if detail == _PAT_LOOKUP_FAILED:
                 return NezhaResponseError(
                     f"HTTP {status}: the dashboard could not look the token up"
@@ -246,7 +260,7 @@ class NezhaV1Client:
                     f"the access token lacks the scope {match.group(1)}", match.group(1)
                 )
             return NezhaPermissionError(
-                f"the dashboard forbids this request ({self._quote(detail)})", None
+                f"the dashboard forbids this request ({self._quote(detail)})"
             )
         return NezhaResponseError(
             f"HTTP {status}: the dashboard says {self._quote(redact(error, secrets))}"
