@@ -590,7 +590,9 @@ def test_readme_lists_every_entity_and_option(readme: str) -> None:
     text = (REPO / readme).read_text(encoding="utf-8")
     for descriptions in entity_descriptions().values():
         for description in descriptions:
-            assert f"| `{description.key}` |" in text, description.key
+            # The per-GPU sensors (gpu_1_usage, gpu_2_usage, …) share one row.
+            key = "gpu_N_usage" if description.translation_key == "gpu_n_usage" else description.key
+            assert f"| `{key}` |" in text, key
     for option in ("scan_interval", "monitor_interval", "online_threshold", "tag"):
         assert f"（`{option}`）" in text or f"(`{option}`)" in text, option
     assert "https://github.com/nezhahq/nezha" in text

@@ -121,15 +121,29 @@ def entry_group(entry: NezhaConfigEntry) -> tuple[str | int | None, str]:
 
 def update_failed(err: NezhaError) -> UpdateFailed:
     """A translated UpdateFailed for an error worth retrying (the dashboard may come back)."""
-    key = {
-        NezhaConnectionError: "cannot_connect",
-        NezhaBlockedError: "blocked",
-        NezhaRealIpHeaderError: "real_ip_header",
-    }.get(type(err), "invalid_response")
+    placeholders = {"error": str(err)}
+    if isinstance(err, NezhaConnectionError):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders=placeholders,
+        )
+    if isinstance(err, NezhaBlockedError):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="blocked",
+            translation_placeholders=placeholders,
+        )
+    if isinstance(err, NezhaRealIpHeaderError):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="real_ip_header",
+            translation_placeholders=placeholders,
+        )
     return UpdateFailed(
         translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"error": str(err)},
+        translation_key="invalid_response",
+        translation_placeholders=placeholders,
     )
 
 

@@ -196,7 +196,7 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
             issue_id(ISSUE_MISSING_SCOPE, self.config_entry),
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_MISSING_SCOPE,
+            translation_key="missing_scope",
             translation_placeholders={
                 "title": self.config_entry.title,
                 "scope": err.scope or "nezha:service:read",
