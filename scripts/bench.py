@@ -32,8 +32,10 @@ sys.modules.setdefault("custom_components.nezha", _package)
 
 import aiohttp  # noqa: E402
 
+from custom_components.nezha.api.transport import (  # noqa: E402
+    MAX_CONCURRENT_REQUESTS as MONITOR_CONCURRENCY,
+)
 from custom_components.nezha.api.v0 import NezhaV0Client  # noqa: E402
-from custom_components.nezha.const import MONITOR_CONCURRENCY  # noqa: E402
 from nezha_simulator import NezhaSimulator  # noqa: E402
 
 TOKEN = "benchToken0123456789abcdefghijkl"
@@ -90,18 +92,15 @@ async def details(
 
 
 async def monitor_round(client: NezhaV0Client, server_ids: list[int], points: int) -> float:
-    """One full monitor round, bounded like the coordinator's; returns its wall time."""
-    limit = asyncio.Semaphore(MONITOR_CONCURRENCY)
+    """One full monitor round (the client bounds how many at once); returns its wall time."""
 
     async def fetch(server_id: int) -> int:
-        async with limit:
-            snapshot = await client.async_get_monitors(server_id)
+        snapshot = await client.async_get_monitors(server_id)
         return sum(monitor.point_count for monitor in snapshot.monitors.values())
 
     start = time.perf_counter()
     seen = await asyncio.gather(*(fetch(server_id) for server_id in server_ids))
     elapsed = time.perf_counter() - start
-    # A point a minute, each counted (the client keeps only the newest).
     expected = len(server_ids) * points
     if sum(seen) != expected:
         raise RuntimeError(f"monitor round saw {sum(seen)} points, not {expected}")

@@ -1,0 +1,320 @@
+"""Benchmark the integration in Home Assistant, side by side with a baseline commit's code.
+
+    scripts/bench [--servers 10,100,1000] [--latency 20] [--polls 5] [--baseline 0186942]
+
+For each fleet size, each code tree (the baseline's git worktree, then this checkout) is set up in
+a fresh process: an in-process Home Assistant like the test harness's (no recorder, no frontend,
+registries in memory), every entity enabled (HA's cap of 10,000 enabled entities per entry lifted,
+so 1,000 servers have all theirs), against ``scripts/bench_server.py``, the simulator in
+a process of its own (its CPU is printed apart). Measured per poll: event-loop CPU (the loop
+thread's CPU time while the poll runs, state writes and their listeners included), state writes
+(``state_changed`` + ``state_reported`` events), the monitor round's wall time against its floor
+``ceil(servers / concurrency) x latency``, the integration's own memory per server (tracemalloc:
+what a servers poll and a monitor round allocate and keep, from the client and the coordinators)
+and the process's RSS (printed only: read after the tracemalloc snapshot, Home Assistant included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+from pathlib import Path
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from typing import Any
+from unittest.mock import PropertyMock, patch
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BASELINE = ROOT / ".develop" / "bench-baseline"
+
+
+async def control(url: str, command: str, method: str = "POST") -> dict[str, Any]:
+    """One command to the bench server."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.request(method, url + command) as r:
+        result: dict[str, Any] = await r.json()
+        return result
+
+
+def rss_mib() -> float:
+    """This process's resident memory now."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+async def worker(args: argparse.Namespace) -> dict[str, Any]:
+    """Set up the integration from ``args.code`` and measure its polls."""
+    from aiohttp.resolver import ThreadedResolver
+    from homeassistant import loader
+    from homeassistant.const import (
+        CONF_API_TOKEN,
+        CONF_URL,
+        CONF_VERIFY_SSL,
+        EVENT_STATE_CHANGED,
+        EVENT_STATE_REPORTED,
+    )
+    from homeassistant.core import Event, callback
+    from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+        MockConfigEntry,
+        async_test_home_assistant,
+        mock_storage,
+    )
+
+    nezha_dir = str(Path(args.code) / "custom_components" / "nezha")
+    writes = 0
+
+    @callback
+    def count(_: Event) -> None:
+        nonlocal writes
+        writes += 1
+
+    @callback
+    def every(_: object) -> bool:
+        return True
+
+    result: dict[str, Any] = {"servers": args.servers}
+    with (
+        mock_storage(),
+        tempfile.TemporaryDirectory() as config_dir,
+        patch(
+            "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+            new_callable=PropertyMock,
+            return_value=True,
+        ),
+        # Every entity of 1,000 servers is ~27,000: past HA's cap of 10,000 enabled entities per
+        # entry, which would leave a different part of the fleet out of each tree's figures.
+        patch("homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 10**6),
+        # As the harness does: no zeroconf (and so no network integration) behind the resolver.
+        patch(
+            "homeassistant.helpers.aiohttp_client._async_make_resolver",
+            return_value=ThreadedResolver(),
+        ),
+    ):
+        async with async_test_home_assistant(config_dir=config_dir) as hass:
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)  # what enable_custom_integrations does
+            entry = MockConfigEntry(
+                domain="nezha",
+                title="bench",
+                data={
+                    CONF_URL: args.url,
+                    CONF_API_TOKEN: args.token,
+                    CONF_VERIFY_SSL: True,
+                    "api": "v0",
+                },
+            )
+            entry.add_to_hass(hass)
+            start = time.perf_counter()
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            result["setup_s"] = time.perf_counter() - start
+            result["entities"] = len(hass.states.async_entity_ids())
+            for kind in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED):
+                hass.bus.async_listen(kind, count, event_filter=every)
+            servers, monitors = entry.runtime_data.servers, entry.runtime_data.monitors
+
+            async def measure(refresh: Any) -> tuple[float, int, float, float]:
+                """Loop CPU, writes, wall time and simulator CPU of one refresh."""
+                nonlocal writes
+                sim_before = (await control(args.control, "/stats", "GET"))["cpu_s"]
+                writes = 0
+                cpu, wall = time.thread_time(), time.perf_counter()
+                await refresh()
+                await hass.async_block_till_done()
+                cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+                sim = (await control(args.control, "/stats", "GET"))["cpu_s"] - sim_before
+                return cpu, writes, wall, sim
+
+            await servers.async_refresh()  # settle: the first poll after set-up
+            await hass.async_block_till_done()
+            for name, prepare in (("unchanged", None), ("changed", "/change")):
+                rows = []
+                for _ in range(args.polls):
+                    if prepare:
+                        await control(args.control, prepare)
+                    rows.append(await measure(servers.async_refresh))
+                result[f"{name}_cpu_ms"] = statistics.median(r[0] for r in rows) * 1e3
+                result[f"{name}_writes"] = statistics.median(r[1] for r in rows)
+                result[f"{name}_sim_cpu_ms"] = statistics.median(r[3] for r in rows) * 1e3
+            rounds = []
+            for _ in range(args.rounds):
+                await control(args.control, "/reset")
+                rounds.append(await measure(monitors.async_refresh))
+            result["round_wall_s"] = statistics.median(r[2] for r in rounds)
+            result["round_cpu_ms"] = statistics.median(r[0] for r in rounds) * 1e3
+            result["round_writes"] = statistics.median(r[1] for r in rounds)
+            result["round_sim_cpu_ms"] = statistics.median(r[3] for r in rounds) * 1e3
+            stats = await control(args.control, "/stats", "GET")
+            result["round_requests"] = stats["requests"]  # of the last round (reset before it)
+            result["in_flight_max"] = stats["in_flight_max"]
+
+            # What the integration keeps: allocated by its client and coordinators during one
+            # servers poll and one monitor round (the data they replace is freed), still alive.
+            tracemalloc.start(64)
+            await servers.async_refresh()
+            await monitors.async_refresh()
+            await hass.async_block_till_done()
+            snapshot = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            own = ("/api/", "/coordinator.py", "/monitors.py")
+            kept = sum(
+                trace.size
+                for trace in snapshot.traces
+                if any(
+                    frame.filename.startswith(nezha_dir)
+                    and frame.filename.removeprefix(nezha_dir).startswith(own)
+                    for frame in trace.traceback
+                )
+            )
+            result["kib_per_server"] = kept / 1024 / args.servers
+            result["rss_mib"] = rss_mib()
+            await hass.config_entries.async_unload(entry.entry_id)
+    return result
+
+
+def run_worker(code: Path, server: dict[str, str], n: int, args: argparse.Namespace) -> Any:
+    """One code tree at one fleet size, in a fresh process with that tree first on sys.path."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--code",
+        str(code),
+        "--url",
+        server["url"],
+        "--control",
+        server["control"],
+        "--token",
+        server["token"],
+        "--servers",
+        str(n),
+        "--polls",
+        str(args.polls),
+        "--rounds",
+        str(args.rounds),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=code)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        raise SystemExit(f"bench: the worker for {code} failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[str, int]) -> None:
+    """One fleet's figures, baseline and now side by side."""
+    names = list(rows)
+    first = rows[names[0]]
+    print(
+        f"\nN = {n} servers, {first['entities']} entities, {latency:g} ms per request", flush=True
+    )
+    lines: list[tuple[str, ...]] = [("", *names)]
+
+    def add(label: str, fmt: str, key: str) -> None:
+        lines.append((label, *(fmt.format(rows[name][key]) for name in names)))
+
+    add("unchanged poll: loop CPU ms", "{:.1f}", "unchanged_cpu_ms")
+    add("unchanged poll: state writes", "{:.0f}", "unchanged_writes")
+    add("changed poll: loop CPU ms", "{:.1f}", "changed_cpu_ms")
+    add("changed poll: state writes", "{:.0f}", "changed_writes")
+    add("monitor round: wall s", "{:.2f}", "round_wall_s")
+    floors = []
+    for name in names:
+        polled = rows[name]["round_requests"]
+        floors.append(f"{math.ceil(polled / limits[name]) * latency / 1000:.2f}")
+    lines.append(("monitor round: floor s (ceil(n/C) x RTT)", *floors))
+    lines.append(("monitor round: C (requests at once)", *(str(limits[x]) for x in names)))
+    add("monitor round: most in flight", "{}", "in_flight_max")
+    add("monitor round: loop CPU ms", "{:.0f}", "round_cpu_ms")
+    add("monitor round: state writes", "{:.0f}", "round_writes")
+    add("integration data KiB/server", "{:.1f}", "kib_per_server")
+    add("process RSS MiB", "{:.0f}", "rss_mib")
+    add("simulator CPU ms: unchanged poll", "{:.1f}", "unchanged_sim_cpu_ms")
+    add("simulator CPU ms: monitor round", "{:.0f}", "round_sim_cpu_ms")
+    add("set-up s", "{:.1f}", "setup_s")
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    for line in lines:
+        print(
+            "  ".join(
+                cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
+                for i, cell in enumerate(line)
+            ),
+            flush=True,
+        )
+
+
+def driver(args: argparse.Namespace) -> int:
+    """Start the bench server, run every fleet size with both code trees, print the tables."""
+    trees = {"baseline": Path(args.baseline_tree), "now": ROOT}
+    if not (trees["baseline"] / "custom_components" / "nezha").is_dir():
+        raise SystemExit(f"bench: no baseline tree at {trees['baseline']} (scripts/bench makes it)")
+    limits = {"baseline": 5, "now": 10}  # MONITOR_CONCURRENCY then, MAX_CONCURRENT_REQUESTS now
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "bench_server.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        asyncio.run(control(info["control"], f"/latency?ms={args.latency}"))
+        print(
+            f"scripts/bench: baseline {args.baseline} vs this checkout; Home Assistant in-process"
+            " (recorder off), simulator in its own process; medians of"
+            f" {args.polls} polls and {args.rounds} monitor rounds",
+            flush=True,
+        )
+        for n in args.servers:
+            asyncio.run(control(info["control"], f"/fleet?servers={n}&points={args.points}"))
+            rows = {name: run_worker(tree, info, n, args) for name, tree in trees.items()}
+            table(n, args.latency, rows, limits)
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
+    return 0
+
+
+def parse_args() -> argparse.Namespace:
+    """Options for the driver and (``--worker``) for one measured process."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--servers", default="10,100,1000", help="fleet sizes, comma-separated (10,100,1000)")
+    add("--latency", type=float, default=20.0, help="ms the dashboard waits per request (20)")
+    add("--polls", type=int, default=5, help="details polls measured per kind (5)")
+    add("--rounds", type=int, default=2, help="monitor rounds measured (2)")
+    add("--points", type=int, default=1440, help="points per monitor series (1440: 24 h)")
+    add("--baseline", default="0186942", help="the baseline commit (0186942)")
+    add("--baseline-tree", default=str(DEFAULT_BASELINE), help="its worktree")
+    add("--worker", action="store_true", help=argparse.SUPPRESS)
+    for hidden in ("--code", "--url", "--control", "--token"):
+        add(hidden, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if isinstance(args.servers, str):
+        args.servers = [int(part) for part in args.servers.split(",")]
+    return args
+
+
+def main() -> int:
+    """The driver, or one worker (which prints its figures as JSON)."""
+    args = parse_args()
+    if not args.worker:
+        return driver(args)
+    args.servers = args.servers[0]
+    sys.path.insert(0, args.code)
+    import custom_components.nezha  # noqa: F401 - this tree's, before HA looks
+
+    print(json.dumps(asyncio.run(worker(args))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
