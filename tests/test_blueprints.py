@@ -1,4 +1,4 @@
-"""The blueprints and the README's YAML: valid for Home Assistant, and they do what they say."""
+"""The blueprints: valid for Home Assistant, their pickers offer the right sensors, and they fire."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from urllib.parse import quote
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint import models
-from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import selector
+from homeassistant.helpers import entity_registry as er, selector
 from homeassistant.setup import async_setup_component
-from homeassistant.util import slugify
-from homeassistant.util.yaml import load_yaml_dict, parse_yaml
+from homeassistant.util.yaml import load_yaml_dict
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -39,7 +38,7 @@ READMES = ("README.md", "README.zh-Hans.md")
 
 BLUEPRINT_INPUTS = {
     "server_offline.yaml": {"online_sensors", "grace_period", "notify_actions"},
-    "monitor_unreachable.yaml": {"reachable_sensors", "grace_period", "notify_actions"},
+    "monitor_unreachable.yaml": {"latency_sensors", "grace_period", "notify_actions"},
 }
 """Each blueprint's inputs, as the README's tables list them."""
 
@@ -53,6 +52,13 @@ class Case:
     """The input that takes the watched sensors."""
     entity_id: str
     """A sensor to watch, with an entity ID of the shape the integration makes."""
+    attributes: dict[str, str]
+    up: str
+    """The sensor's state while all is well."""
+    down: str
+    """Its state when the blueprint should fire (after the grace period)."""
+    not_outages: tuple[str, ...]
+    """States from which a change to ``down`` is not an outage."""
     grace: timedelta
     """The default grace period."""
     name_variable: str
@@ -65,6 +71,10 @@ CASES = [
             "server_offline.yaml",
             "online_sensors",
             "binary_sensor.web_1_online",
+            {"device_class": "connectivity", "friendly_name": "web-1 watched"},
+            STATE_ON,
+            STATE_OFF,
+            (STATE_UNAVAILABLE, STATE_UNKNOWN),
             timedelta(minutes=2),
             "server_name",
         ),
@@ -73,15 +83,18 @@ CASES = [
     pytest.param(
         Case(
             "monitor_unreachable.yaml",
-            "reachable_sensors",
-            "binary_sensor.web_1_ping_1_1_1_1_reachable",
+            "latency_sensors",
+            "sensor.web_1_icmp_1_1_1_1_latency",
+            {"device_class": "duration", "friendly_name": "web-1 watched"},
+            "12.5",
+            STATE_UNKNOWN,
+            (STATE_UNAVAILABLE,),
             timedelta(minutes=5),
             "monitor_name",
         ),
         id="monitor_unreachable",
     ),
 ]
-CONNECTIVITY = {"device_class": "connectivity", "friendly_name": "web-1 watched"}
 
 
 def raw_url(name: str) -> str:
@@ -97,11 +110,6 @@ def load_json(path: Path) -> Any:
 def readme(name: str) -> str:
     """A README's text."""
     return (REPO / name).read_text(encoding="utf-8")
-
-
-def yaml_blocks(text: str) -> list[Any]:
-    """Every ```yaml block of a Markdown text, parsed with Home Assistant's loader."""
-    return [parse_yaml(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
 
 
 def load_blueprint(name: str) -> models.Blueprint:
@@ -143,16 +151,28 @@ def test_blueprint_validates(name: str) -> None:
             selector.selector(spec["selector"])(spec["default"])
 
 
+ENTITY_FILTERS = {
+    "server_offline.yaml": {
+        "integration": DOMAIN,
+        "domain": ["binary_sensor"],
+        "device_class": ["connectivity"],
+    },
+    "monitor_unreachable.yaml": {
+        "integration": DOMAIN,
+        "domain": ["sensor"],
+        "device_class": ["duration"],
+    },
+}
+
+
 @pytest.mark.parametrize("name", sorted(BLUEPRINT_INPUTS))
-def test_entity_input_is_limited_to_nezha_connectivity_sensors(name: str) -> None:
-    """The entity picker offers only this integration's connectivity binary sensors."""
+def test_entity_input_filter(name: str) -> None:
+    """Each picker takes several sensors, filtered the way the frontend filters entities."""
     inputs = load_blueprint(name).inputs
     (entity_key,) = (key for key, spec in inputs.items() if "entity" in spec["selector"])
     config = inputs[entity_key]["selector"]["entity"]
     assert config["multiple"] is True
-    assert config["filter"] == [
-        {"integration": DOMAIN, "domain": ["binary_sensor"], "device_class": ["connectivity"]}
-    ]
+    assert config["filter"] == [ENTITY_FILTERS[name]]
     assert "duration" in inputs["grace_period"]["selector"]
     assert "action" in inputs["notify_actions"]["selector"]
 
@@ -216,9 +236,9 @@ def notify_test(message: str) -> list[dict[str, Any]]:
 async def test_notifies_after_the_grace_period(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, case: Case
 ) -> None:
-    """On -> off runs the actions once the sensor has been off for the (default) grace period."""
+    """Up -> down runs the actions once the sensor has been down for the (default) grace period."""
     calls = async_mock_service(hass, "notify", "test")
-    hass.states.async_set(case.entity_id, "on", CONNECTIVITY)
+    hass.states.async_set(case.entity_id, case.up, case.attributes)
     await setup_automation(
         hass,
         case.file,
@@ -229,7 +249,7 @@ async def test_notifies_after_the_grace_period(
             ),
         },
     )
-    hass.states.async_set(case.entity_id, "off", CONNECTIVITY)
+    hass.states.async_set(case.entity_id, case.down, case.attributes)
     await hass.async_block_till_done()
     await wait(hass, freezer, case.grace - timedelta(seconds=1))
     assert calls == []
@@ -245,7 +265,7 @@ async def test_back_within_the_grace_period_sends_nothing(
 ) -> None:
     """A short outage is forgiven; the grace period is the input's value, not the default."""
     calls = async_mock_service(hass, "notify", "test")
-    hass.states.async_set(case.entity_id, "on", CONNECTIVITY)
+    hass.states.async_set(case.entity_id, case.up, case.attributes)
     await setup_automation(
         hass,
         case.file,
@@ -255,28 +275,34 @@ async def test_back_within_the_grace_period_sends_nothing(
             "notify_actions": notify_test("down"),
         },
     )
-    hass.states.async_set(case.entity_id, "off", CONNECTIVITY)
+    hass.states.async_set(case.entity_id, case.down, case.attributes)
     await wait(hass, freezer, case.grace + timedelta(seconds=5))
     assert calls == []  # the default grace period is not used
-    hass.states.async_set(case.entity_id, "on", CONNECTIVITY)
+    hass.states.async_set(case.entity_id, case.up, case.attributes)
     await wait(hass, freezer, timedelta(minutes=15))
     assert calls == []
 
 
-@pytest.mark.parametrize("previous", [STATE_UNAVAILABLE, STATE_UNKNOWN])
-@pytest.mark.parametrize("case", CASES)
-async def test_coming_back_as_off_sends_nothing(
+@pytest.mark.parametrize(
+    ("case", "previous"),
+    [
+        pytest.param(case.values[0], previous, id=f"{case.id}-{previous}")
+        for case in CASES
+        for previous in case.values[0].not_outages  # type: ignore[union-attr]
+    ],
+)
+async def test_coming_back_as_down_sends_nothing(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, case: Case, previous: str
 ) -> None:
-    """Unavailable/unknown -> off (HA starting, dashboard unreachable) is not an outage."""
+    """Unavailable/unknown -> down (HA starting, dashboard unreachable) is not an outage."""
     calls = async_mock_service(hass, "notify", "test")
-    hass.states.async_set(case.entity_id, previous, CONNECTIVITY)
+    hass.states.async_set(case.entity_id, previous, case.attributes)
     await setup_automation(
         hass,
         case.file,
         {case.entity_input: [case.entity_id], "notify_actions": notify_test("down")},
     )
-    hass.states.async_set(case.entity_id, "off", CONNECTIVITY)
+    hass.states.async_set(case.entity_id, case.down, case.attributes)
     await wait(hass, freezer, case.grace * 2)
     assert calls == []
 
@@ -287,15 +313,98 @@ async def test_default_action_is_a_persistent_notification(
 ) -> None:
     """Without notify_actions the blueprint shows a persistent notification naming the sensor."""
     calls = async_mock_service(hass, "persistent_notification", "create")
-    hass.states.async_set(case.entity_id, "on", CONNECTIVITY)
+    hass.states.async_set(case.entity_id, case.up, case.attributes)
     await setup_automation(hass, case.file, {case.entity_input: [case.entity_id]})
-    hass.states.async_set(case.entity_id, "off", CONNECTIVITY)
+    hass.states.async_set(case.entity_id, case.down, case.attributes)
     await wait(hass, freezer, case.grace + timedelta(seconds=1))
     assert len(calls) == 1
     assert calls[0].data["title"].startswith("Nezha ")
     message = calls[0].data["message"]
-    assert message.startswith("web-1 watched")
+    assert "web-1 watched" in message
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", message), message
+
+
+def offered(hass: HomeAssistant, entity_filter: dict[str, Any]) -> set[str]:
+    """The entities an entity picker with this filter offers, decided as the frontend does:
+    the entity registry's platform, the entity's domain and its device_class attribute."""
+    registry = er.async_get(hass)
+    return {
+        state.entity_id
+        for state in hass.states.async_all()
+        if (entry := registry.async_get(state.entity_id)) is not None
+        and entry.platform == entity_filter["integration"]
+        and state.domain in entity_filter["domain"]
+        and state.attributes.get("device_class") in entity_filter["device_class"]
+    }
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_monitor_picker_offers_only_ping_monitors(
+    hass: HomeAssistant, fleet: NezhaSimulator, config_entry: MockConfigEntry
+) -> None:
+    """The monitor blueprint's picker lists one latency sensor per monitor and server, nothing
+    else; every such sensor has a reachable sibling (the same monitor)."""
+    await setup_entry(hass, config_entry)
+    latency = offered(hass, ENTITY_FILTERS["monitor_unreachable.yaml"])
+    assert latency == {
+        "sensor.gpu_box_ping_1_1_1_1_latency",
+        "sensor.gpu_box_tcp_example_com_443_latency",
+        "sensor.vps_hk_ping_1_1_1_1_latency",
+        "sensor.vps_hk_tcp_example_com_443_latency",
+    }
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the monitors' reachable sensors are connectivity sensors too; needs them without "
+    "that device class (binary_sensor.py, outside this change)",
+)
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_server_picker_offers_only_online_sensors(
+    hass: HomeAssistant, fleet: NezhaSimulator, config_entry: MockConfigEntry
+) -> None:
+    """The server blueprint's picker lists the servers' Online sensors and nothing else."""
+    await setup_entry(hass, config_entry)
+    assert offered(hass, ENTITY_FILTERS["server_offline.yaml"]) == {
+        "binary_sensor.gpu_box_online",
+        "binary_sensor.vps_hk_online",
+        "binary_sensor.new_node_online",
+    }
+
+
+async def test_monitor_blueprint_with_the_integration(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A real ping monitor failing its rounds notifies after the grace period, naming the
+    monitor and the server; the healthy monitor of the other server stays quiet."""
+    await setup_entry(hass, config_entry)
+    calls = async_mock_service(hass, "notify", "test")
+    watched = "sensor.vps_hk_ping_1_1_1_1_latency"
+    await setup_automation(
+        hass,
+        "monitor_unreachable.yaml",
+        {
+            "latency_sensors": [watched, "sensor.gpu_box_ping_1_1_1_1_latency"],
+            "notify_actions": notify_test("{{ server_name }}: {{ monitor_name }}"),
+        },
+    )
+    assert (state := hass.states.get(watched)) is not None
+    assert state.state == "36.25"
+
+    ping = next(m.id for m in fleet.monitors.values() if m.name == "Ping 1.1.1.1")
+    fleet.add_point(ping, 2, 0, at=fleet.now)  # a failed round from vps-hk
+    fleet.add_point(ping, 1, 13.0, at=fleet.now)
+    await poll(hass, freezer, 60)
+    assert (state := hass.states.get(watched)) is not None
+    assert state.state == STATE_UNKNOWN
+    assert hass.states.is_state("binary_sensor.vps_hk_ping_1_1_1_1_reachable", STATE_OFF)
+    await poll(hass, freezer, 4 * 60)
+    assert calls == []
+    await poll(hass, freezer, 61)
+    assert [call.data["message"] for call in calls] == ["vps-hk: Ping 1.1.1.1 latency"]
 
 
 async def test_server_offline_blueprint_with_the_integration(
@@ -327,83 +436,3 @@ async def test_server_offline_blueprint_with_the_integration(
     assert calls == []
     await poll(hass, freezer, 61)
     assert [call.data["message"] for call in calls] == ["vps-hk is offline"]
-
-
-# --- the README's YAML -------------------------------------------------------------------------
-
-
-def entity_suffixes() -> dict[str, set[str]]:
-    """What entity IDs of each platform end in: ``_`` and the slug of the English entity name."""
-    names = load_json(REPO / "custom_components" / DOMAIN / "translations" / "en.json")["entity"]
-    return {
-        platform: {
-            "_" + slugify(entity["name"].replace("{monitor}", "")) for entity in entities.values()
-        }
-        for platform, entities in names.items()
-    }
-
-
-@pytest.mark.parametrize("readme_name", READMES)
-def test_readme_entity_ids_have_real_shapes(readme_name: str) -> None:
-    """Every sensor/binary_sensor ID in the README's YAML ends like one this integration makes."""
-    suffixes = entity_suffixes()
-    text = "\n".join(re.findall(r"```yaml\n(.*?)```", readme(readme_name), re.S))
-    entity_ids = set(re.findall(r"\b(sensor|binary_sensor)\.([a-z0-9_]+)", text))
-    assert len(entity_ids) >= 8
-    for platform, object_id in sorted(entity_ids):
-        assert any(
-            object_id.endswith(suffix) and len(object_id) > len(suffix)
-            for suffix in suffixes[platform]
-        ), f"{platform}.{object_id}"
-
-
-@pytest.mark.parametrize("readme_name", READMES)
-async def test_readme_automations_are_valid(hass: HomeAssistant, readme_name: str) -> None:
-    """Every automation example of the README loads in Home Assistant without an error."""
-    automations = [block for block in yaml_blocks(readme(readme_name)) if "triggers" in block]
-    assert len(automations) >= 4
-    for number, automation in enumerate(automations):
-        automation["id"] = f"readme_{number}"
-    assert await async_setup_component(hass, "automation", {"automation": automations})
-    await hass.async_block_till_done()
-    states = hass.states.async_all("automation")
-    assert len(states) == len(automations)
-    for state in states:
-        assert state.state == STATE_ON, (state.entity_id, state.attributes)
-
-
-@pytest.mark.parametrize("readme_name", READMES)
-def test_readme_cards_and_logger(readme_name: str) -> None:
-    """The dashboard cards are the three the README promises, and the logger block is right."""
-    blocks = yaml_blocks(readme(readme_name))
-    cards = [block for block in blocks if "type" in block]
-    assert [card["type"] for card in cards] == ["entities", "history-graph", "gauge"]
-    for card in cards:
-        if card["type"] == "gauge":
-            assert card["entity"].startswith("sensor.")
-        else:
-            assert all(row["entity"] for row in card["entities"])
-    if readme_name == "README.md":
-        loggers = [block["logger"] for block in blocks if "logger" in block]
-        assert loggers == [{"default": "warning", "logs": {"custom_components.nezha": "debug"}}]
-
-
-@pytest.mark.parametrize(
-    ("readme_name", "language"), [("README.md", "en"), ("README.zh-Hans.md", "zh-Hans")]
-)
-def test_readme_troubleshooting_quotes_the_ui(readme_name: str, language: str) -> None:
-    """Each config-flow error and options message appears in the README word for word."""
-    strings = load_json(REPO / "custom_components" / DOMAIN / "translations" / f"{language}.json")
-    text = readme(readme_name)
-    messages = [
-        *strings["config"]["error"].values(),
-        strings["config"]["abort"]["already_configured"],
-        *strings["options"]["error"].values(),
-        *strings["options"]["abort"].values(),
-    ]
-    for message in messages:
-        assert message in text, message
-    for option in strings["options"]["step"]["init"]["data"].values():
-        assert f"**{option}**" in text, option
-    for field in strings["config"]["step"]["user"]["data"].values():
-        assert f"**{field}**" in text, field

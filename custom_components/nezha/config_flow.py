@@ -128,7 +128,25 @@ _ERROR_REASONS: dict[type[NezhaError], str] = {
     NezhaResponseError: "not_nezha",
     NezhaUnsupportedVersionError: "unsupported_version",
 }
-"""The form error (config steps) or abort reason (options) for each error the client raises."""
+"""The form error (config steps) for each error the client raises."""
+
+_OPTIONS_ABORTS = frozenset({"invalid_auth", "unsupported_version"})
+"""Reasons the options can't open: the user must act first (new token, or the dashboard was
+upgraded). Any other failure is treated as an outage, during which the options still open."""
+
+
+def _error_reason(err: Exception) -> str:
+    """The reason key for an error of the client, logged with its cause at debug level.
+
+    An error type missing from ``_ERROR_REASONS`` (a new client error, an unexpected exception)
+    becomes ``unknown``, logged with its traceback, rather than a KeyError in the flow. The
+    client's messages never hold the token (api/errors.py), so they can be logged.
+    """
+    if isinstance(err, NezhaError) and (reason := _ERROR_REASONS.get(type(err))):
+        _LOGGER.debug("Reading the dashboard failed (%s): %s", reason, err)
+        return reason
+    _LOGGER.exception("Unexpected error while reading the dashboard")
+    return "unknown"
 
 
 class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -146,7 +164,9 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         try:
             url = normalize_url(user_input[CONF_URL])
-        except ValueError:
+        except ValueError as err:
+            # Not the URL itself: a refused one may hold a user name and password.
+            _LOGGER.debug("The URL was refused (invalid_url): %s", err)
             return {CONF_URL: "invalid_url"}, {}
         # Excludes the entry a reauth or reconfigure flow is changing.
         self._async_abort_entries_match({CONF_URL: url})
@@ -156,11 +176,8 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         client = create_client(API_V0, async_get_clientsession(self.hass, verify_ssl), url, token)
         try:
             await client.async_get_servers()
-        except NezhaError as err:
-            error = _ERROR_REASONS[type(err)]
-        except Exception:
-            _LOGGER.exception("Unexpected error while checking the dashboard")
-            error = "unknown"
+        except Exception as err:  # every failure is a form error (see _error_reason)
+            error = _error_reason(err)
         else:
             return {}, {
                 CONF_URL: url,
@@ -247,56 +264,96 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         return NezhaOptionsFlow()
 
 
-def _seconds(minimum: int, maximum: int) -> NumberSelector:
-    """A box for a number of seconds between ``minimum`` and ``maximum``."""
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
-        )
-    )
+_SECONDS_SELECTOR = NumberSelector(
+    NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s")
+)
+"""A box for a number of seconds. Its limits are checked by the flow, not by the selector: HA's
+own check would show an untranslated "Value … is too small" and leave the form's other errors."""
+
+_LIMITS: dict[str, tuple[int, int, str]] = {
+    CONF_SCAN_INTERVAL: (MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, "scan_interval_out_of_range"),
+    # 0 turns monitors off, checked before this range.
+    CONF_MONITOR_INTERVAL: (
+        MIN_MONITOR_INTERVAL,
+        MAX_MONITOR_INTERVAL,
+        "monitor_interval_out_of_range",
+    ),
+    CONF_ONLINE_THRESHOLD: (
+        MIN_ONLINE_THRESHOLD,
+        MAX_ONLINE_THRESHOLD,
+        "online_threshold_out_of_range",
+    ),
+}
+"""Each number option's range and the error shown (under its field) for a value outside it."""
+
+_DEFAULTS = {
+    CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL,
+    CONF_MONITOR_INTERVAL: DEFAULT_MONITOR_INTERVAL,
+    CONF_ONLINE_THRESHOLD: DEFAULT_ONLINE_THRESHOLD,
+}
+
+
+def _number_errors(options: Mapping[str, float]) -> dict[str, str]:
+    """The field errors of the number options: each one outside its range or not whole."""
+    errors: dict[str, str] = {}
+    for key, (minimum, maximum, error) in _LIMITS.items():
+        value = options[key]
+        if key == CONF_MONITOR_INTERVAL and value == 0:
+            continue
+        if not minimum <= value <= maximum or value != int(value):
+            _LOGGER.debug("Option %s refused (%s): %s", key, error, value)
+            errors[key] = error
+    return errors
 
 
 class NezhaOptionsFlow(OptionsFlowWithReload):
     """Polling intervals, the offline threshold and the server group; saving reloads the entry."""
 
     _tags: list[str]
+    _groups_error: dict[str, str]
+
+    async def _async_read_tags(self) -> ConfigFlowResult | None:
+        """Read the dashboard's server groups; an abort result if the options can't open.
+
+        During an outage (unreachable, 5xx, an answer that isn't Nezha's, anything unexpected)
+        the form still opens, offering only the current group, so intervals can be changed
+        exactly when the dashboard is having a bad day. A refused token or an upgraded dashboard
+        aborts: saving options would not help, and the user has something else to do first.
+        """
+        current = self.config_entry.options.get(CONF_TAG)
+        try:
+            snapshot = await client_for_entry(self.hass, self.config_entry).async_get_servers()
+        except Exception as err:  # every failure has a reason (see _error_reason)
+            reason = _error_reason(err)
+            if reason in _OPTIONS_ABORTS:
+                return self.async_abort(reason=reason)
+            self._tags = [current] if current else []
+            self._groups_error = {"base": "groups_unavailable"}
+            return None
+        tags = {server.tag for server in snapshot.servers.values() if server.tag}
+        if current:
+            tags.add(current)  # keep a group that no longer has servers selectable
+        self._tags = sorted(tags)
+        self._groups_error = {}
+        return None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options, with the server groups the dashboard reports now."""
         errors: dict[str, str] = {}
         if user_input is None:
-            try:
-                snapshot = await client_for_entry(self.hass, self.config_entry).async_get_servers()
-            except NezhaError as err:
-                _LOGGER.debug("Could not list the dashboard's server groups: %s", err)
-                return self.async_abort(reason=_ERROR_REASONS[type(err)])
-            tags = {server.tag for server in snapshot.servers.values() if server.tag}
-            if current := self.config_entry.options.get(CONF_TAG):
-                tags.add(current)  # keep a group that no longer has servers selectable
-            self._tags = sorted(tags)
+            if (abort := await self._async_read_tags()) is not None:
+                return abort
         else:
-            options: dict[str, Any] = {
-                key: int(user_input[key])
-                for key in (CONF_SCAN_INTERVAL, CONF_MONITOR_INTERVAL, CONF_ONLINE_THRESHOLD)
-            }
-            if 0 < options[CONF_MONITOR_INTERVAL] < MIN_MONITOR_INTERVAL:
-                errors[CONF_MONITOR_INTERVAL] = "monitor_interval_too_short"
-            else:
+            errors = _number_errors(user_input)
+            if not errors:
+                options: dict[str, Any] = {key: int(user_input[key]) for key in _LIMITS}
                 if tag := user_input.get(CONF_TAG):
                     options[CONF_TAG] = tag
                 return self.async_create_entry(data=options)
 
         fields: dict[vol.Marker, Any] = {
-            vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): _seconds(
-                MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL
-            ),
-            # 0 turns monitors off; 1 to MIN_MONITOR_INTERVAL - 1 is refused above.
-            vol.Required(CONF_MONITOR_INTERVAL, default=DEFAULT_MONITOR_INTERVAL): _seconds(
-                0, MAX_MONITOR_INTERVAL
-            ),
-            vol.Required(CONF_ONLINE_THRESHOLD, default=DEFAULT_ONLINE_THRESHOLD): _seconds(
-                MIN_ONLINE_THRESHOLD, MAX_ONLINE_THRESHOLD
-            ),
+            vol.Required(key, default=default): _SECONDS_SELECTOR
+            for key, default in _DEFAULTS.items()
         }
         if self._tags:
             fields[vol.Optional(CONF_TAG)] = SelectSelector(
@@ -308,6 +365,7 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
                 vol.Schema(fields),
                 user_input or self.config_entry.options,
             ),
-            errors=errors,
+            # Every submission's errors replace the last ones; the outage notice stays.
+            errors={**self._groups_error, **errors},
             description_placeholders={"name": self.config_entry.title},
         )
