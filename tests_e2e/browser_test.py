@@ -2,8 +2,10 @@
 
 Run by ``scripts/e2e`` against a Home Assistant started by ``scripts/develop --no-entry`` (onboarded,
 no Nezha entry yet) and the simulator's demo fleet. It logs in, adds the integration through
-Settings → Devices & services → Add integration, checks the demo servers became devices, and reads a
-server's CPU usage on the demo dashboard's entities card. Each step is a check; the last line says
+Settings → Devices & services → Add integration, checks the demo servers became devices, reads a
+server's CPU usage on the demo dashboard's entities card, and opens the entry's options: a server
+update interval out of range shows the translated error, a valid one saves and is shown when the
+dialog is opened again. Each step is a check; the last line says
 ``N passed, N failed``. Screenshots go to the artifacts folder (always for the main pages, and of
 the page at a failure).
 
@@ -38,6 +40,10 @@ DEMO_SERVERS = ("web-1", "web-2", "gpu-lab", "nas", "fresh-vps")
 STEP_TIMEOUT_MS = 30_000
 PERCENT = re.compile(r"\d+(\.\d+)?\s*%")
 FINISH = re.compile(r"^(Skip and finish|Finish)$")
+SCAN_INTERVAL = "Server update interval"
+SCAN_INTERVAL_ERROR = "Enter a whole number of seconds from 10 to 3600."
+"""The options' scan_interval_out_of_range error (translations/en.json)."""
+SAVED_INTERVAL = "45"
 
 
 class BrowserTest:
@@ -119,6 +125,35 @@ class BrowserTest:
             expect(row).to_contain_text(PERCENT)
         self.shot("4-dashboard")
 
+    def open_options(self) -> None:
+        """Open the entry's options dialog from the integration's page."""
+        page = self.page
+        # The frontend takes over the navigation at once; waiting for "load" reports it aborted.
+        page.goto(f"{self.url}/config/integrations/integration/nezha", wait_until="commit")
+        self.wait_app()
+        page.get_by_role("button", name="Configure").first.click()
+        expect(page.get_by_role("spinbutton", name=SCAN_INTERVAL)).to_be_visible()
+
+    def options(self) -> None:
+        """Options: 5 s is refused with the translated error; 45 s saves and is kept."""
+        page = self.page
+        self.open_options()
+        box = page.get_by_role("spinbutton", name=SCAN_INTERVAL)
+        box.fill("5")
+        page.get_by_role("button", name="Submit").click()
+        expect(page.get_by_text(SCAN_INTERVAL_ERROR)).to_be_visible()
+        expect(page.get_by_text("is too small")).to_have_count(0)
+        self.shot("5-options-error")
+        box.fill(SAVED_INTERVAL)
+        page.get_by_role("button", name="Submit").click()
+        expect(page.get_by_text("Options successfully saved.")).to_be_visible()
+        expect(page.get_by_text(SCAN_INTERVAL_ERROR)).to_have_count(0)
+        self.shot("6-options-saved")
+        page.get_by_role("button", name="Finish").click()
+        self.open_options()
+        expect(page.get_by_role("spinbutton", name=SCAN_INTERVAL)).to_have_value(SAVED_INTERVAL)
+        self.shot("7-options-kept")
+
 
 def run(args: argparse.Namespace) -> int:
     """Run the steps in order; after a failure the rest are not run. Returns the exit code."""
@@ -140,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
             ("add the integration through the UI", test.add_integration),
             ("demo servers are devices", test.devices_listed),
             ("CPU usage on the dashboard", test.cpu_on_dashboard),
+            ("options: a translated error, then saved", test.options),
         ]
         for number, (name, step) in enumerate(steps, 1):
             started = time.monotonic()
@@ -161,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
             passed += 1
             print(f"ok   {name} ({time.monotonic() - started:.1f} s)", flush=True)
         browser.close()
-    not_run = 4 - passed - failed
+    not_run = len(steps) - passed - failed
     tail = f", {not_run} not run" if not_run else ""
     print(f"{passed} passed, {failed} failed{tail}", flush=True)
     return 0 if failed == 0 else 1
