@@ -354,11 +354,6 @@ async def test_monitor_picker_offers_only_ping_monitors(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the monitors' reachable sensors are connectivity sensors too; needs them without "
-    "that device class (binary_sensor.py, outside this change)",
-)
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_server_picker_offers_only_online_sensors(
     hass: HomeAssistant, fleet: NezhaSimulator, config_entry: MockConfigEntry

@@ -594,7 +594,8 @@ def test_readme_lists_every_entity_and_option(readme: str) -> None:
             key = "gpu_N_usage" if description.translation_key == "gpu_n_usage" else description.key
             assert f"| `{key}` |" in text, key
     for option in ("scan_interval", "monitor_interval", "online_threshold", "tag"):
-        assert f"（`{option}`）" in text or f"(`{option}`)" in text, option
+        assert f"（`{option}`" in text or f"(`{option}`" in text, option
+    assert "`group_id`" in text
     assert "https://github.com/nezhahq/nezha" in text
     assert "v0.20.13" in text
     assert "2026.10.4" in text
