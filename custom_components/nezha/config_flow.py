@@ -119,7 +119,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_token()
         if self._api == API_V1:
             return await self.async_step_login()
-        return self.async_show_menu(step_id="auth_method", menu_options=[AUTH_TOKEN, AUTH_LOGIN])
+        return await self.async_step_auth_method()
 
     async def _async_check(self, credential: str | Login) -> dict[str, str]:
         """Read the dashboard's servers with ``credential``; the form errors, if any."""
@@ -186,6 +186,16 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=self.add_suggested_values_to_schema(URL_SCHEMA, user_input or {}),
             errors=errors,
             description_placeholders={"example_url": EXAMPLE_URL},
+        )
+
+    async def async_step_auth_method(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Let the user of a 2.x dashboard choose an access token or a login."""
+        return self.async_show_menu(
+            step_id="auth_method",
+            menu_options=[AUTH_TOKEN, AUTH_LOGIN],
+            description_placeholders={"url": self._url},
         )
 
     async def async_step_token(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
