@@ -1,8 +1,9 @@
 """The HTTP side of the simulator: routes, authentication, fault injection and the Date header.
 
 Routing follows gin in release mode at v0.20.13: only ``GET`` is routed, anything else (unknown
-path, wrong method, ``HEAD``) gets the dashboard's HTML 404 page. With ``generation = "v1"`` the
-same server answers like a 1.5+/2.x dashboard, which no longer has the token API.
+path, wrong method, ``HEAD``) gets the dashboard's HTML 404 page. With ``generation`` ``"v1"`` or
+``"v2"`` the same server answers like v1.14.14 or v2.3.7 (``routes_v1.Router``), which no longer
+have the token API.
 """
 
 import asyncio
@@ -17,10 +18,13 @@ from typing import Literal, NamedTuple, Self
 
 from aiohttp import hdrs, web
 
+from .accounts import SimPat
 from .gojson import GoJSON, dumps
-from .world import NezhaWorld
+from .routes_v1 import Router
+from .services import ServiceWorld
+from .stream import StreamHub
 
-type Generation = Literal["v0", "v1"]
+type Generation = Literal["v0", "v1", "v2"]
 
 AUTH_REQUIRED_MESSAGE = "访问此接口需要认证"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -63,25 +67,6 @@ LOGIN_PAGE = """<!DOCTYPE html>
 """
 
 BROKEN_JSON = '{"code":0,"message":"success","result":[{"id":1,"name":"'
-
-V1_FRONTEND_PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="UTF-8"><title>Nezha</title></head>
-<body><div id="root"></div></body>
-</html>
-"""
-
-V1_GUEST_SETTING: GoJSON = {
-    "success": True,
-    "data": {
-        "config": {
-            "language": "en-US",
-            "site_name": "Nezha",
-            "ip_change_notification_group_id": 0,
-            "cover": 0,
-        }
-    },
-}
 
 _UINT64 = re.compile(r"[0-9]{1,20}")
 _MONITOR_PREFIX = "/api/v1/monitor/"
@@ -144,11 +129,13 @@ def _html(page: str, status: int) -> web.Response:
     )
 
 
-class NezhaSimulator(NezhaWorld):
-    """A Nezha v0.20.13 dashboard API on aiohttp, steered in-process (see ``NezhaWorld``).
+class NezhaSimulator(ServiceWorld):
+    """A Nezha dashboard on aiohttp, steered in-process (see ``NezhaWorld`` and ``ServiceWorld``).
 
-    ``token`` is the one valid API token (a random one if not given); ``now`` freezes the clock
-    at that Unix time, ``None`` lets it follow ``time.time()``.
+    ``generation`` picks what it speaks: ``v0`` (v0.20.13's token API), ``v1`` (v1.14.14) or
+    ``v2`` (v2.3.7); it may be changed at any time. ``token`` is the one valid v0 API token (a
+    random one if not given); ``now`` freezes the clock at that Unix time, ``None`` lets it
+    follow ``time.time()``.
     """
 
     def __init__(
@@ -171,6 +158,8 @@ class NezhaSimulator(NezhaWorld):
         self._faults: list[_Fault] = []
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
+        self._streams = StreamHub()
+        self._router = Router(self, self._streams)
 
     # Lifecycle
 
@@ -200,7 +189,8 @@ class NezhaSimulator(NezhaWorld):
         return self._url
 
     async def stop(self) -> None:
-        """Stop serving (safe to call when not running)."""
+        """Stop serving (safe to call when not running); open streams close at once."""
+        self._streams.drop()
         if self._runner is not None:
             runner, self._runner, self._url = self._runner, None, None
             await runner.cleanup()
@@ -227,6 +217,32 @@ class NezhaSimulator(NezhaWorld):
         await self.stop()
 
     # Steering
+
+    @property
+    def frame_interval(self) -> float:
+        """Seconds of wall time between two ``/ws/server`` frames (2 s on a real dashboard)."""
+        return self._streams.frame_interval
+
+    @frame_interval.setter
+    def frame_interval(self, value: float) -> None:
+        self._streams.frame_interval = value
+
+    @property
+    def open_streams(self) -> int:
+        """Open ``/api/v1/ws/server`` connections."""
+        return self._streams.open
+
+    def drop_streams(self) -> None:
+        """Close every open stream (TCP close, no close frame)."""
+        self._streams.drop()
+
+    def stall_streams(self, stalled: bool = True) -> None:
+        """Keep streams open but send no frames (``False`` resumes)."""
+        self._streams.stalled = stalled
+
+    def _pat_revoked(self, pat: SimPat) -> None:
+        """A deleted PAT's streams close at once (v2.1.0+ ``api_token_revoke_registry.go``)."""
+        self._streams.drop(pat.digest)
 
     def revoke_token(self) -> None:
         """Delete the API token: no token is accepted any more."""
@@ -314,8 +330,8 @@ class NezhaSimulator(NezhaWorld):
                     body=fault.body,
                     headers={hdrs.CONTENT_TYPE: fault.content_type},
                 )
-        if self.generation == "v1":
-            return self._route_v1(request)
+        if self.generation != "v0":
+            return await self._router.handle(request, v2=self.generation == "v2")
         return self._route_v0(request)
 
     def _route_v0(self, request: web.Request) -> web.Response:
@@ -330,14 +346,6 @@ class NezhaSimulator(NezhaWorld):
             if path.startswith(_MONITOR_PREFIX) and server_id and "/" not in server_id:
                 return self._monitor(request, server_id)
         return _html(PAGE_404, 404)
-
-    def _route_v1(self, request: web.Request) -> web.Response:
-        """A 1.5+ dashboard: guest settings, JSON 404 under /api, the frontend elsewhere."""
-        if request.method == hdrs.METH_GET and request.path == "/api/v1/setting":
-            return _json(V1_GUEST_SETTING)
-        if request.path.startswith("/api"):
-            return _json({"error": "404 Not Found"}, 404)
-        return _html(V1_FRONTEND_PAGE, 200)
 
     def _authorized(self, request: web.Request) -> bool:
         """Whether the raw ``Authorization`` header is the API token (no ``Bearer``)."""

@@ -8,10 +8,12 @@ follows the real clock gives a dashboard that changes as time passes.
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 import math
 import random
 import re
 
+from .services import ServiceWorld
 from .world import HISTORY_WINDOW, NezhaWorld, SimServer
 
 GIB = 1024**3
@@ -258,4 +260,49 @@ def build_demo_fleet(sim: NezhaWorld, *, seed: int = 0) -> DemoFleet:
     }
     fleet = DemoFleet(sim, links, seed=seed, events=events)
     fleet.record_history(now - HISTORY_WINDOW, now)
+    if isinstance(sim, ServiceWorld):
+        _add_v1_extras(sim, random.Random(seed))
     return fleet
+
+
+DEMO_MEMBER = ("lab", "lab-password-1")
+"""The demo's member user (a public demo value): it owns ``gpu-lab``."""
+BILLING_WEB1 = (
+    '{"billingDataMod":{"startDate":"2026-01-13T00:00:00+08:00","endDate":"2027-01-13T00:00:00+08:00",'
+    '"autoRenewal":"1","cycle":"Year","amount":"$48"},"planDataMod":{"bandwidth":"1Gbps",'
+    '"trafficVol":"10TB","trafficType":"2","IPv4":"1","IPv6":"1","networkRoute":"CN2 GIA"}}'
+)
+BILLING_WEB2 = (
+    '{"billingDataMod":{"startDate":"2025-11-02T00:00:00+08:00","endDate":"0000-00-00T23:59:59+08:00",'
+    '"autoRenewal":"0","cycle":"Month","amount":"0"},"planDataMod":{"trafficVol":"1TB","IPv4":"1"}}'
+)
+
+
+def _add_v1_extras(sim: ServiceWorld, rng: random.Random) -> None:
+    """What only 1.x/2.x show: a member, billing notes, an HTTP monitor, stats, a near-full cycle.
+
+    ``web-1`` and ``web-2`` carry the billing JSON of NEZHA_API_DELTA.md §8; ``gpu-lab`` belongs to
+    the member ``lab``; the HTTP monitor has no per-server series (as without TSDB); the monthly
+    10 TiB cycle over ``web-1`` starts at 93 % used and fills with its traffic.
+    """
+    member = sim.add_user(*DEMO_MEMBER)
+    names = {server.name: server for server in sim.servers.values()}
+    names["gpu-lab"].owner_id = member.id
+    names["web-1"].public_note = BILLING_WEB1
+    names["web-2"].public_note = BILLING_WEB2
+    names["nas"].note = "Home NAS behind the router"
+    sim.add_monitor("HTTP https://example.com", kind="http")
+    for monitor_id in sim.monitors:
+        for day in range(30):
+            down = 1 if rng.random() < 0.15 else 0
+            delay = round(rng.uniform(20, 60), 2)
+            sim.set_service_day(monitor_id, day, up=2880 - down, down=down, delay=delay)
+        sim.set_service_current(monitor_id, up=30, down=0)
+    quota = 10 * 1024**4
+    start = datetime.fromtimestamp(sim.now, UTC).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    rule = sim.add_cycle_rule(
+        "Monthly 10 TiB", max_bytes=quota, cycle_start=start, server_ids=[names["web-1"].id]
+    )
+    sim.set_cycle_transfer(rule, names["web-1"].id, int(quota * 0.93))

@@ -18,7 +18,7 @@ import math
 import random
 import time
 from types import MappingProxyType
-from typing import NamedTuple, TypedDict, Unpack
+from typing import Literal, NamedTuple, TypedDict, Unpack
 
 from .gojson import Float32, GoJSON
 
@@ -179,14 +179,26 @@ class SimServer:
     """Time of the last report while not ``reporting``; ``None`` = never reported."""
     tag_order: int = field(default=0, repr=False, compare=False)
     """Position in the dashboard's tag list: ``?tag=`` answers in this order."""
+    owner_id: int = 1
+    """The user who owns it (1.x/2.x; v0 has no owners). 1 is the admin."""
+    public_note: str = ""
+    """1.x/2.x ``public_note``: free text, often the billing JSON of NEZHA_API_DELTA.md §8."""
+    note: str = ""
+    """1.x/2.x admin-only ``note``."""
+
+
+type MonitorKind = Literal["icmp", "tcp", "http"]
 
 
 @dataclass
 class SimMonitor:
-    """An ICMP-Ping or TCP-Ping monitor (the only kinds ``/api/v1/monitor/:id`` shows)."""
+    """A monitor. v0 ``/api/v1/monitor/:id`` shows only ICMP and TCP ones (the ones with points)."""
 
     id: int
     name: str
+    kind: MonitorKind = "icmp"
+    hide_for_guest: bool = False
+    """2.x ``hide_for_guest``; on 1.x it means ``enable_show_in_service`` is off."""
 
 
 class MonitorPoint(NamedTuple):
@@ -195,6 +207,8 @@ class MonitorPoint(NamedTuple):
     monitor_id: int
     at: float
     delay: Float32
+    raw: float
+    """The value before the v0 clamp and float32 rounding (1.x removed the clamp)."""
 
 
 def _default_host(server_id: int, now: float) -> SimHost:
@@ -310,6 +324,7 @@ class NezhaWorld:
         reported: bool = True,
         display_index: int = 0,
         hide_for_guest: bool = False,
+        owner_id: int = 1,
         **fields: Unpack[ServerFields],
     ) -> SimServer:
         """Add a server; by default its agent is connected and reporting realistic values.
@@ -332,6 +347,7 @@ class NezhaWorld:
             display_index=display_index,
             hide_for_guest=hide_for_guest,
             tag_order=next(self._order),
+            owner_id=owner_id,
         )
         if reported:
             server.host = _default_host(server_id, self.now)
@@ -418,16 +434,23 @@ class NezhaWorld:
 
     @property
     def monitors(self) -> Mapping[int, SimMonitor]:
-        """The ICMP/TCP monitors by id (read-only view)."""
+        """The monitors by id (read-only view)."""
         return MappingProxyType(self._monitors)
 
-    def add_monitor(self, name: str = "Ping 1.1.1.1", *, monitor_id: int | None = None) -> int:
-        """Add an ICMP/TCP monitor and return its id."""
+    def add_monitor(
+        self,
+        name: str = "Ping 1.1.1.1",
+        *,
+        monitor_id: int | None = None,
+        kind: MonitorKind = "icmp",
+        hide_for_guest: bool = False,
+    ) -> int:
+        """Add a monitor (ICMP by default) and return its id."""
         if monitor_id is None:
             monitor_id = max(self._monitors, default=0) + 1
         if monitor_id in self._monitors:
             raise ValueError(f"monitor {monitor_id} already exists")
-        self._monitors[monitor_id] = SimMonitor(id=monitor_id, name=name)
+        self._monitors[monitor_id] = SimMonitor(monitor_id, name, kind, hide_for_guest)
         return monitor_id
 
     def remove_monitor(self, monitor_id: int) -> None:
@@ -444,14 +467,20 @@ class NezhaWorld:
         """Record one round measured by ``server_id``'s agent; ``0`` is a failed round.
 
         The value is capped at ``MAX_PING_MS`` and stored as a float32, like the dashboard.
+        HTTP monitors have no per-server rows (the dashboard stores them with ``server_id`` 0).
         """
         if monitor_id not in self._monitors:
             raise KeyError(f"no monitor with id {monitor_id}")
+        if self._monitors[monitor_id].kind == "http":
+            raise ValueError("HTTP monitors have no per-server latency series")
         self.server(server_id)
-        point = MonitorPoint(
-            monitor_id, self.now if at is None else at, Float32(min(delay_ms, MAX_PING_MS))
-        )
+        at = self.now if at is None else at
+        point = MonitorPoint(monitor_id, at, Float32(min(delay_ms, MAX_PING_MS)), delay_ms)
         insort(self._points.setdefault(server_id, []), point, key=lambda p: (p.monitor_id, p.at))
+
+    def points(self, server_id: int) -> list[MonitorPoint]:
+        """The stored rounds measured by a server, by monitor id then time."""
+        return list(self._points.get(server_id, []))
 
     def clear_points(self) -> None:
         """Delete all latency history."""

@@ -1,0 +1,86 @@
+"""The ``/api/v1/ws/server`` stream (v1.14.14 and v2.3.7 ``cmd/dashboard/controller/ws.go``).
+
+A full frame every ``frame_interval`` seconds of wall time and a ping after every 4th frame.
+The handler never reads from the socket (``autoping=False`` and no ``receive``), so, like
+gorilla without a reader, client pings go unanswered and a client close frame gets no reply.
+The dashboard ends a stream only with a TCP close (no close frame): on a failed write, a
+revoked PAT, ``drop_streams`` or shutdown.
+"""
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass, field
+
+from aiohttp import hdrs, web
+
+FRAMES_PER_PING = 4
+
+
+@dataclass(eq=False)
+class _Stream:
+    """One open connection."""
+
+    response: web.WebSocketResponse
+    request: web.Request
+    pat_digest: str | None
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def close(self) -> None:
+        """TCP close without a close frame, and wake the handler."""
+        if self.request.transport is not None:
+            self.request.transport.abort()
+        self.closed.set()
+
+
+class StreamHub:
+    """Every open stream of one dashboard, and the knobs tests turn."""
+
+    def __init__(self) -> None:
+        """No streams; 2 s between frames as the dashboard does."""
+        self.frame_interval = 2.0
+        self.stalled = False
+        self._streams: set[_Stream] = set()
+
+    @property
+    def open(self) -> int:
+        """How many streams are open (the frames' ``online``)."""
+        return len(self._streams)
+
+    def drop(self, pat_digest: str | None = None) -> None:
+        """Close every stream (or those a PAT opened)."""
+        for stream in list(self._streams):
+            if pat_digest is None or stream.pat_digest == pat_digest:
+                stream.close()
+
+    async def serve(
+        self, request: web.Request, frame: Callable[[bool], str], pat_digest: str | None
+    ) -> web.StreamResponse:
+        """Upgrade and send ``frame(first)`` until the stream ends; a plain GET gets gorilla's 400."""
+        response = web.WebSocketResponse(autoping=False)
+        if not response.can_prepare(request).ok:
+            return web.Response(
+                status=400,
+                text="Bad Request\n",
+                headers={hdrs.SEC_WEBSOCKET_VERSION: "13", "X-Content-Type-Options": "nosniff"},
+            )
+        await response.prepare(request)
+        stream = _Stream(response, request, pat_digest)
+        self._streams.add(stream)
+        sent = 0
+        try:
+            while not stream.closed.is_set():
+                if not self.stalled:
+                    try:
+                        await response.send_str(frame(sent == 0))
+                        sent += 1
+                        if sent % FRAMES_PER_PING == 0:
+                            await response.ping(b"")
+                    except ConnectionError, RuntimeError:
+                        break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stream.closed.wait(), self.frame_interval)
+        finally:
+            self._streams.discard(stream)
+            stream.close()
+        return response
