@@ -18,7 +18,7 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ1aWQiOjF9.SiGnAtUrE-never-shown"
 PAT = "nzp_AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 SECRETS = (PASSWORD, JWT, PAT)
 
-SERVER = {
+SERVER: dict[str, Any] = {
     "id": 3,
     "created_at": "2026-08-01T10:00:00.123456789+08:00",
     "updated_at": "2026-08-17T11:00:00.5+08:00",

@@ -891,6 +891,15 @@ async def test_no_tag_means_all(fleet: NezhaSimulator, http: aiohttp.ClientSessi
     assert fleet.requests[-1].path_qs == DETAILS
 
 
+async def test_groups_are_tags(fleet: NezhaSimulator, http: aiohttp.ClientSession):
+    """v0's server groups are the tags servers have now, each named as itself."""
+    fleet.add_server("untagged")
+    assert await NezhaV0Client(http, fleet.url, TOKEN).async_get_groups() == {
+        "lab": "lab",
+        "prod": "prod",
+    }
+
+
 async def test_tag_with_special_characters(fleet: NezhaSimulator, http: aiohttp.ClientSession):
     """A tag with spaces, ``&``, ``/``, ``#`` and Chinese is encoded, not cut short."""
     tag = "香港 & Co/1#a=b"
@@ -1221,6 +1230,9 @@ def test_exports_and_error_hierarchy():
         NezhaConnectionError,
         NezhaResponseError,
         NezhaUnsupportedVersionError,
+        api.NezhaPermissionError,
+        api.NezhaBlockedError,
+        api.NezhaRealIpHeaderError,
     ):
         assert issubclass(error, NezhaError)
     assert issubclass(NezhaError, Exception)

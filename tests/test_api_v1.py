@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+import socket
 from typing import Any
 
 import aiohttp
 import pytest
 
 from custom_components.nezha.api import (
+    Detection,
     Host,
     Login,
     Monitor,
@@ -27,6 +29,7 @@ from custom_components.nezha.api import (
     Server,
     Status,
     Temperature,
+    async_detect,
     create_client,
 )
 from custom_components.nezha.api.http import MAX_BODY_BYTES
@@ -289,3 +292,38 @@ async def test_waiters_share_a_failed_login(fake: FakeDashboard, http: aiohttp.C
     # The next poll logs in again: an outage is no refusal.
     fake.answers |= {"login": SIGNED_IN, "service": ok(None)}
     assert (await client.async_get_monitors(1)).monitors == {}
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_unreachable_dashboard(http: aiohttp.ClientSession):
+    """Refused connections and timeouts are connection errors (nothing latched)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    client = NezhaV1Client(http, closed, PAT, api_version="v2")
+    with pytest.raises(NezhaConnectionError, match="ClientConnectorError"):
+        await client.async_get_servers()
+    with pytest.raises(NezhaConnectionError, match="ClientConnectorError"):
+        await client.async_get_servers()
+
+
+async def test_timeout(fake: FakeDashboard, http: aiohttp.ClientSession):
+    """No answer within the timeout: a connection error that says how long it waited."""
+    client = NezhaV1Client(http, fake.url, PAT, api_version="v2", timeout=1e-6)
+    with pytest.raises(NezhaConnectionError, match="timed out after 1e-06 s"):
+        await client.async_get_servers()
+
+
+def test_constructor_refuses_mismatches(http: aiohttp.ClientSession):
+    """Only 1.x and 2.x; an access token only on 2.x (programming errors, not user errors)."""
+    with pytest.raises(ValueError, match=r"not a Nezha 1\.x/2\.x API generation: v0"):
+        NezhaV1Client(http, "http://127.0.0.1", Login("a", "b"), api_version="v0")
+
+
+async def test_detect_1_0_under_force_auth(fake: FakeDashboard, http: aiohttp.ClientSession):
+    """v1.0.0-1.0.18 refused guests ``/setting`` under force_auth; its 404 JSON says 1.x."""
+    fake.answers = {
+        "setting": (200, {"error": "ApiErrorUnauthorized"}),
+        "server": (200, {"error": "404 Not Found"}),
+    }
+    assert await async_detect(http, fake.url) == Detection(api="v1")

@@ -142,9 +142,9 @@ def optional_figure(value: float | None) -> bool:
 
 
 def check_status(status: Status, *, reported: bool) -> None:
-    counts = (status.mem_used, status.swap_used, status.disk_used, status.net_in_transfer)
-    counts += (status.net_out_transfer, status.net_in_speed, status.net_out_speed, status.uptime)
-    counts += (status.tcp_connections, status.udp_connections, status.processes)
+    counts = [status.mem_used, status.swap_used, status.disk_used, status.net_in_transfer]
+    counts += [status.net_out_transfer, status.net_in_speed, status.net_out_speed, status.uptime]
+    counts += [status.tcp_connections, status.udp_connections, status.processes]
     figures = (status.cpu, status.load_1, status.load_5, status.load_15)
     assert all(map(optional_count, counts))
     assert all(map(optional_figure, figures))

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import copy
 from dataclasses import dataclass, field
 import re
-import time
+from time import monotonic
 
 from .errors import NezhaAuthError, NezhaError
 
@@ -150,7 +150,7 @@ class JwtLogin(Credential):
         return f"Bearer {token}"
 
     def _fresh(self) -> str | None:
-        return self._token if time.monotonic() < self._renew_at else None
+        return self._token if monotonic() < self._renew_at else None
 
     async def _renew(self) -> str:
         self._previous, self._token = self._token or self._previous, None
@@ -171,7 +171,7 @@ class JwtLogin(Credential):
             self._renew_at = float("inf")
         else:
             margin = min(RENEW_MARGIN, grant.lifetime / 10)
-            self._renew_at = time.monotonic() + grant.lifetime - margin
+            self._renew_at = monotonic() + grant.lifetime - margin
         return grant.token
 
     def drop(self, authorization: str) -> None:
