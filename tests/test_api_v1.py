@@ -32,7 +32,7 @@ from custom_components.nezha.api import (
     async_detect,
     create_client,
 )
-from custom_components.nezha.api.http import MAX_BODY_BYTES
+from custom_components.nezha.api.transport import MAX_BODY_BYTES
 
 from .fake_dashboard import (
     GROUPS,
@@ -219,7 +219,7 @@ async def test_oversized_body_refused(
 ):
     """Over 16 MiB, announced or streamed, is refused before it is read whole."""
     fake.answers["server"] = (200, body)
-    with pytest.raises(NezhaResponseError, match="over 16 MiB"):
+    with pytest.raises(NezhaResponseError, match="larger than 16 MiB"):
         await login_client(fake, http).async_get_servers()
 
 

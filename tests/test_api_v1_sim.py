@@ -390,3 +390,13 @@ async def test_detect_not_nezha(
     fake.answers = answers
     with pytest.raises(NezhaResponseError, match="not a Nezha dashboard"):
         await async_detect(http, fake.url)
+
+
+async def test_at_most_ten_requests_at_once(sim: NezhaSimulator, http: aiohttp.ClientSession):
+    """However many calls wait, one client has at most ten requests in flight, logins counted."""
+    client = signed_in(sim, http)
+    sim.latency = 0.05
+    sim.reset_in_flight()
+    await asyncio.gather(*(client.async_get_monitors(1) for _ in range(30)))
+    assert sim.requests_in_flight_max == 10
+    assert sim.login_count == 1

@@ -1,8 +1,8 @@
 """One HTTP exchange with a dashboard, shared by the clients: errors mapped, body size bounded.
 
-Any generation's client sends its request through ``fetch`` and gets the status, the body and the
-dashboard's clock back, or a ``NezhaConnectionError``; a body over ``MAX_BODY_BYTES`` is refused
-before it is read whole (a proxy's endless page, or something that is no dashboard at all).
+The 1.x/2.x client and detection send their requests through ``fetch`` and get the status, the
+body and the dashboard's clock back, or a ``NezhaConnectionError``; the body is read by
+``transport.read_body``, which refuses one over ``MAX_BODY_BYTES`` before it is read whole.
 """
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .errors import NezhaConnectionError, NezhaResponseError
+from .errors import NezhaConnectionError
 from .parsing import http_date
+from .transport import read_body
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds for a whole request, connect to last byte."""
-
-MAX_BODY_BYTES = 16 * 1024 * 1024
-"""The largest body read: a 1000-server list is a few MiB, a day of points for one server less."""
-
-_CHUNK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +49,7 @@ async def fetch(
         async with session.request(
             method, url, headers=headers, params=params, json=json, timeout=limits
         ) as response:
-            body = await _read_bounded(response)
+            body = await read_body(response)
             status = response.status
             reply = Reply(
                 status=status,
@@ -68,18 +64,3 @@ async def fetch(
     if status >= 500:
         raise NezhaConnectionError(f"HTTP {status} from the dashboard or a proxy in front of it")
     return reply
-
-
-async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:
-    """The body, refused as soon as it (or its announced length) exceeds ``MAX_BODY_BYTES``."""
-    too_big = NezhaResponseError(
-        f"HTTP {response.status}: the answer is over {MAX_BODY_BYTES // 2**20} MiB"
-    )
-    if (response.content_length or 0) > MAX_BODY_BYTES:
-        raise too_big
-    body = bytearray()
-    async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise too_big
-    return bytes(body)

@@ -9,6 +9,7 @@ for 1.x notices a dashboard upgraded in place to 2.x and changes ``api_version``
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 import json
@@ -30,6 +31,7 @@ from .errors import (
 from .http import DEFAULT_TIMEOUT, Reply, fetch
 from .models import Monitor, MonitorsSnapshot, Server, ServersSnapshot
 from .parsing import decode_json_object, monitor_series, redact, rfc3339, text
+from .transport import MAX_CONCURRENT_REQUESTS
 from .v1_parse import is_2x_server, objects, parse_group, parse_server
 
 API_V1: Final = "v1"
@@ -84,6 +86,8 @@ class NezhaV1Client:
         self._session = session
         self._base = URL(url.rstrip("/")) / "api/v1"
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._limit = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
+        """At most this many requests of this client (one entry) in flight, logins included."""
         self._credential: Credential = (
             AccessToken(credential)
             if isinstance(credential, str)
@@ -168,14 +172,15 @@ class NezhaV1Client:
     async def _get_once(
         self, path: str, params: Mapping[str, str] | None, authorization: str, missing_ok: bool
     ) -> tuple[Any, datetime | None]:
-        reply = await fetch(
-            self._session,
-            "GET",
-            self._base / path,
-            limits=self._timeout,
-            headers={"Authorization": authorization},
-            params=params,
-        )
+        async with self._limit:
+            reply = await fetch(
+                self._session,
+                "GET",
+                self._base / path,
+                limits=self._timeout,
+                headers={"Authorization": authorization},
+                params=params,
+            )
         return self._data(reply, authorization, missing_ok), reply.dashboard_time
 
     def _refused_for_good(self, refused: _Refused) -> NezhaError:
@@ -199,13 +204,14 @@ class NezhaV1Client:
 
     async def _sign_in(self, login: Login) -> Grant:
         """``POST /login``; a refused login is a ``NezhaAuthError`` (the caller latches it)."""
-        reply = await fetch(
-            self._session,
-            "POST",
-            self._base / "login",
-            limits=self._timeout,
-            json={"username": login.username, "password": login.password},
-        )
+        async with self._limit:
+            reply = await fetch(
+                self._session,
+                "POST",
+                self._base / "login",
+                limits=self._timeout,
+                json={"username": login.username, "password": login.password},
+            )
         try:
             data = self._data(reply, None)
         except _Refused as refused:
