@@ -44,7 +44,7 @@ from .api import (
     async_detect,
     create_client,
 )
-from .const import CONF_API, DOMAIN
+from .const import CONF_API, CONF_TAG, DOMAIN
 from .devices import async_registered_server_ids, async_remove_server_devices
 from .flow_common import EXAMPLE_URL, PAT_SCOPES, error_reason, normalize_url, url_title
 from .options_flow import NezhaOptionsFlow
@@ -155,13 +155,18 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         if self.source != SOURCE_RECONFIGURE:
             return self.async_create_entry(title=url_title(self._url), data=data)
         entry = self._get_reconfigure_entry()
+        options: Mapping[str, Any] = entry.options
         if entry.data[CONF_API] == API_V0 and self._api != API_V0:
             # A 1.x/2.x dashboard numbers its servers anew: without this, a new server would take
-            # over the device (and history) of the 0.x server that had the same id.
+            # over the device (and history) of the 0.x server that had the same id. Its groups
+            # are server groups, not tags: the 0.x group choice means nothing there.
             async_remove_server_devices(
                 self.hass, entry, set(async_registered_server_ids(self.hass, entry))
             )
-        return self.async_update_reload_and_abort(entry, title=url_title(self._url), data=data)
+            options = {key: value for key, value in options.items() if key != CONF_TAG}
+        return self.async_update_reload_and_abort(
+            entry, title=url_title(self._url), data=data, options=options
+        )
 
     def _placeholders(self, **extra: str) -> dict[str, str]:
         return {
