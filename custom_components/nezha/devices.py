@@ -30,6 +30,21 @@ def server_identifier(entry: NezhaConfigEntry, server_id: int) -> tuple[str, str
     return (DOMAIN, f"{entry.entry_id}_{server_id}")
 
 
+def server_unique_id(entry: NezhaConfigEntry, server_id: int, key: str) -> str:
+    """The unique id of one of a server's entities."""
+    return f"{entry.entry_id}_{server_id}_{key}"
+
+
+def monitor_unique_id(entry: NezhaConfigEntry, server_id: int, monitor_id: int, key: str) -> str:
+    """The unique id of one of a ping monitor's entities (on its server's device)."""
+    return f"{entry.entry_id}_{server_id}_{monitor_id}_{key}"
+
+
+def dashboard_unique_id(entry: NezhaConfigEntry, key: str) -> str:
+    """The unique id of one of the dashboard device's entities."""
+    return f"{entry.entry_id}_{key}"
+
+
 def server_id_from_identifier(entry: NezhaConfigEntry, identifier: tuple[str, str]) -> int | None:
     """The server id in a server device's identifier, or None for any other device."""
     domain, value = identifier
@@ -150,6 +165,6 @@ def async_remove_monitor_entities(
     for server_id, monitor_id in stale:
         _LOGGER.debug("Monitor %s left server %s; removing its entities", monitor_id, server_id)
         for platform, key in MONITOR_ENTITY_KEYS.items():
-            unique_id = f"{entry.entry_id}_{server_id}_{monitor_id}_{key}"
+            unique_id = monitor_unique_id(entry, server_id, monitor_id, key)
             if entity_id := entity_registry.async_get_entity_id(platform, DOMAIN, unique_id):
                 entity_registry.async_remove(entity_id)

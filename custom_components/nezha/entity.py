@@ -17,7 +17,13 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
 from .coordinator import NezhaServerCoordinator
-from .devices import dashboard_device_info, server_device_info
+from .devices import (
+    dashboard_device_info,
+    dashboard_unique_id,
+    monitor_unique_id,
+    server_device_info,
+    server_unique_id,
+)
 from .monitors import NezhaMonitorCoordinator, current_point
 
 if TYPE_CHECKING:
@@ -78,7 +84,7 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
         entry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
-        self._attr_unique_id = f"{entry.entry_id}_{server.id}_{description.key}"
+        self._attr_unique_id = server_unique_id(entry, server.id, description.key)
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
         )
@@ -116,7 +122,7 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
         self.entity_description = description
         self.server_id = server.id
         self.monitor_id = monitor.id
-        self._attr_unique_id = f"{entry.entry_id}_{server.id}_{monitor.id}_{description.key}"
+        self._attr_unique_id = monitor_unique_id(entry, server.id, monitor.id, description.key)
         self._attr_translation_placeholders = {"monitor": monitor.name}
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
@@ -170,5 +176,5 @@ class NezhaDashboardEntity(NezhaEntity[NezhaServerCoordinator]):
         super().__init__(coordinator)
         entry = coordinator.config_entry
         self.entity_description = description
-        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+        self._attr_unique_id = dashboard_unique_id(entry, description.key)
         self._attr_device_info = dashboard_device_info(entry)
