@@ -18,10 +18,11 @@ from syrupy.assertion import SnapshotAssertion
 
 # Import the repo's package first: the harness puts its own custom_components on sys.path.
 import custom_components.nezha  # noqa: F401
-from custom_components.nezha.const import CONF_API, DOMAIN
+from custom_components.nezha.const import CONF_API, CONF_TAG, DOMAIN
 from nezha_simulator import NezhaSimulator
 
 from .fake_dashboard import FakeDashboard
+from .flow_fixtures import V0_DATA, MockDashboard, add_entry, mocked_dashboard
 
 TOKEN = "0123456789abcdefABCDEFghijklmnop"
 """A token shaped like a real v0 one (32 letters and digits)."""
@@ -171,3 +172,26 @@ async def http() -> AsyncGenerator[aiohttp.ClientSession]:
     """A plain aiohttp session, like the one Home Assistant shares."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+# Flow tests (tests/test_config_flow*.py, tests/test_options_flow.py)
+
+
+@pytest.fixture
+def dashboard() -> Generator[MockDashboard]:
+    """A dashboard that is never reached; detection finds 0.x until told otherwise."""
+    with mocked_dashboard() as mocked:
+        yield mocked
+
+
+@pytest.fixture
+def mock_unload_entry() -> Generator[AsyncMock]:
+    """Let a loaded entry (set up by ``mock_setup_entry``) unload, for reload checks."""
+    with patch("custom_components.nezha.async_unload_entry", return_value=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def entry(hass: HomeAssistant) -> MockConfigEntry:
+    """A 0.x entry for ``URL`` with ``OLD_TOKEN`` and group ``web``, not set up."""
+    return add_entry(hass, V0_DATA, {CONF_TAG: "web"})

@@ -16,7 +16,7 @@ import re
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import (
     CONF_API_TOKEN,
     CONF_PASSWORD,
@@ -26,6 +26,8 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.api import (
     Detection,
@@ -43,7 +45,13 @@ from custom_components.nezha.api import (
     ServersSnapshot,
     create_client,
 )
-from custom_components.nezha.const import CONF_API, DOMAIN
+from custom_components.nezha.const import (
+    CONF_API,
+    CONF_MONITOR_INTERVAL,
+    CONF_ONLINE_THRESHOLD,
+    CONF_SCAN_INTERVAL,
+    DOMAIN,
+)
 
 URL = "https://nezha.example.com"
 OLD_TOKEN = "OldTokenOldTokenOldTokenOldToken"
@@ -273,3 +281,56 @@ def missing_placeholders(result: ConfigFlowResult, section: str = "config") -> s
         texts += [strings["error"][error] for error in (result.get("errors") or {}).values()]
     used = {name for text in texts for name in _PLACEHOLDER.findall(text)}
     return used - set(result.get("description_placeholders") or {})
+
+
+OPTIONS_INPUT = {
+    CONF_SCAN_INTERVAL: 60.0,
+    CONF_MONITOR_INTERVAL: 120.0,
+    CONF_ONLINE_THRESHOLD: 45.0,
+}
+NUMBER_FIELDS = [CONF_SCAN_INTERVAL, CONF_MONITOR_INTERVAL, CONF_ONLINE_THRESHOLD]
+SAVED_OPTIONS = {CONF_SCAN_INTERVAL: 60, CONF_MONITOR_INTERVAL: 120, CONF_ONLINE_THRESHOLD: 45}
+URL_INPUT = {CONF_URL: URL, CONF_VERIFY_SSL: True}
+
+REFUSED_LOGIN = {CONF_USERNAME: USERNAME, CONF_PASSWORD: BAD_PASSWORD}
+WORKING_LOGIN = {CONF_USERNAME: USERNAME, CONF_PASSWORD: NEW_PASSWORD}
+CREDENTIAL_ROUTES = [
+    pytest.param("v0", "token", {CONF_API_TOKEN: BAD_TOKEN}, {CONF_API_TOKEN: NEW_TOKEN}, id="v0"),
+    pytest.param("v2", "token", {CONF_API_TOKEN: BAD_PAT}, {CONF_API_TOKEN: NEW_PAT}, id="v2-pat"),
+    pytest.param("v1", "login", REFUSED_LOGIN, WORKING_LOGIN, id="v1-login"),
+    pytest.param("v2", "login", REFUSED_LOGIN, WORKING_LOGIN, id="v2-login"),
+]
+"""Each generation's credential step: (api, step, refused input, working input)."""
+
+
+def add_entry(
+    hass: HomeAssistant, data: dict[str, Any], options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="nezha.example.com", data=data, options=options or {}
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def load_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+def assert_form(result: ConfigFlowResult, step: str, errors: dict[str, str]) -> None:
+    """A form of ``step`` with ``errors``, every placeholder its texts use provided."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == step
+    assert result["errors"] == errors
+    assert missing_placeholders(result) == set()
+
+
+def assert_logged(caplog: pytest.LogCaptureFixture, error: Exception, reason: str) -> None:
+    """The form error's cause is in the log: at debug level, or (unexpected) with a traceback."""
+    if reason == "unknown":
+        record = next(r for r in caplog.records if "Unexpected error" in r.getMessage())
+        assert str(error) in (record.exc_text or "")
+    else:
+        assert f"Reading the dashboard failed ({reason}): {error}" in caplog.text

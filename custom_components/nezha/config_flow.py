@@ -130,8 +130,9 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         except NezhaPermissionError as err:
             self._missing_scope = err.scope or "nezha:inventory:read"
             return {"base": error_reason(err)}
-        except NezhaUnsupportedVersionError:
-            # Detected as 0.x a moment ago, now answering as 1.x/2.x: detect again from the start.
+        except NezhaUnsupportedVersionError as err:
+            # Detected as 0.x a moment ago, now answering as 1.x/2.x: detect again from the URL.
+            _LOGGER.debug("Reading the dashboard failed (version_changed): %s", err)
             return {"base": "version_changed"}
         except Exception as err:  # every failure is a form error (see error_reason)
             return {"base": error_reason(err)}
@@ -168,6 +169,33 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             entry, title=url_title(self._url), data=data, options=options
         )
 
+    @staticmethod
+    def _required(field: str) -> dict[str, str]:
+        """The error for an empty credential field: nothing is sent (a refusal counts)."""
+        _LOGGER.debug("The %s field was left empty (required)", field)
+        return {field: "required"}
+
+    def _async_show_url_form(
+        self, user_input: Mapping[str, Any] | None, errors: dict[str, str]
+    ) -> ConfigFlowResult:
+        """The first form again: ``user`` for a new entry, ``reconfigure`` for an existing one."""
+        placeholders = {"example_url": EXAMPLE_URL}
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            suggested = user_input or {key: entry.data[key] for key in (CONF_URL, CONF_VERIFY_SSL)}
+            return self.async_show_form(
+                step_id="reconfigure",
+                data_schema=self.add_suggested_values_to_schema(URL_SCHEMA, suggested),
+                errors=errors,
+                description_placeholders={"name": entry.title, **placeholders},
+            )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(URL_SCHEMA, user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
     def _placeholders(self, **extra: str) -> dict[str, str]:
         return {
             "url": self._url,
@@ -186,12 +214,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             errors = await self._async_detect(user_input)
             if not errors:
                 return await self._async_step_credential()
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(URL_SCHEMA, user_input or {}),
-            errors=errors,
-            description_placeholders={"example_url": EXAMPLE_URL},
-        )
+        return self._async_show_url_form(user_input, errors)
 
     async def async_step_auth_method(
         self, user_input: dict[str, Any] | None = None
@@ -216,7 +239,10 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             token = user_input.get(CONF_API_TOKEN, "").strip()
             if not token and keep:
                 token = current[CONF_API_TOKEN]
-            errors = await self._async_check(token) if token else {CONF_API_TOKEN: "required"}
+            errors = await self._async_check(token) if token else self._required(CONF_API_TOKEN)
+            if errors == {"base": "version_changed"}:
+                # Back to the address: submitting it again detects the new version.
+                return self._async_show_url_form(None, errors)
             if not errors:
                 return await self._async_finish({CONF_API_TOKEN: token})
         marker = vol.Optional if keep else vol.Required
@@ -245,7 +271,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             if password:
                 errors = await self._async_check(Login(username, password))
             else:
-                errors = {CONF_PASSWORD: "required"}
+                errors = self._required(CONF_PASSWORD)
             if not errors:
                 return await self._async_finish({CONF_USERNAME: username, CONF_PASSWORD: password})
             suggested = {CONF_USERNAME: username}
@@ -280,9 +306,12 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             secret = user_input[field] if username else user_input[field].strip()
-            errors = await self._async_check(
-                secret if username is None else Login(username, secret)
-            )
+            if not secret:
+                errors = self._required(field)
+            else:
+                errors = await self._async_check(
+                    secret if username is None else Login(username, secret)
+                )
             if not errors:
                 return self.async_update_reload_and_abort(
                     entry, data_updates={field: secret, CONF_API: self._api}
@@ -302,19 +331,12 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         The credential step that follows may be left empty to keep the current token or
         password, when the dashboard still takes that kind of credential.
         """
-        entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = await self._async_detect(user_input)
             if not errors:
                 return await self._async_step_credential()
-        suggested = user_input or {key: entry.data[key] for key in (CONF_URL, CONF_VERIFY_SSL)}
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(URL_SCHEMA, suggested),
-            errors=errors,
-            description_placeholders={"name": entry.title, "example_url": EXAMPLE_URL},
-        )
+        return self._async_show_url_form(user_input, errors)
 
     @staticmethod
     @callback
