@@ -229,11 +229,12 @@ class HomeAssistant:
         flow = self.request("POST", "/api/config/config_entries/flow", {"handler": "nezha"})
         if flow.get("type") != "form":
             raise SetupError(f"the Nezha config flow did not show its form: {flow}")
-        answer = self.request(
-            "POST",
-            f"/api/config/config_entries/flow/{flow['flow_id']}",
-            {"url": sim_url, "api_token": token, "verify_ssl": True},
-        )
+        step = f"/api/config/config_entries/flow/{flow['flow_id']}"
+        # First the URL (the flow detects the demo's 0.x dashboard), then its API token.
+        answer = self.request("POST", step, {"url": sim_url, "verify_ssl": True})
+        if answer.get("step_id") != "token":
+            raise SetupError(f"the Nezha config flow did not ask for the token: {answer}")
+        answer = self.request("POST", step, {"api_token": token})
         if answer.get("type") != "create_entry":
             raise SetupError(f"the Nezha config flow did not create an entry: {answer}")
         return str(answer["title"])
