@@ -85,13 +85,18 @@ class ServiceWorld(AccountsWorld):
 
     def add_group(self, name: str) -> int:
         """Add a server group (servers join by having it as their ``tag``); returns its id."""
+        self._register_tags()
         return self._groups.setdefault(name, len(self._groups) + 1)
 
-    def server_groups(self) -> list[tuple[int, str, list[int]]]:
-        """``(id, name, server ids)`` of every group; tags in use become groups as they appear."""
+    def _register_tags(self) -> None:
+        """Every tag in use is a group; new ones get the next ids, in the order they appeared."""
         for server in sorted(self.servers.values(), key=lambda item: item.tag_order):
             if server.tag:
-                self.add_group(server.tag)
+                self._groups.setdefault(server.tag, len(self._groups) + 1)
+
+    def server_groups(self) -> list[tuple[int, str, list[int]]]:
+        """``(id, name, server ids)`` of every group, by id."""
+        self._register_tags()
         members: dict[str, list[int]] = {name: [] for name in self._groups}
         for server in sorted(self.servers.values(), key=lambda item: item.id):
             if server.tag:
