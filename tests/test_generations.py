@@ -29,7 +29,13 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.nezha.const import CONF_API, CONF_GROUP_ID, CONF_GROUP_NAME, DOMAIN
+from custom_components.nezha.const import (
+    CONF_API,
+    CONF_GROUP_ID,
+    CONF_GROUP_NAME,
+    CONF_LIVE_UPDATES,
+    DOMAIN,
+)
 from nezha_simulator import NezhaSimulator
 
 from .conftest import TOKEN, poll, setup_entry
@@ -40,14 +46,25 @@ INVENTORY_SCOPE = "nezha:inventory:read"
 
 
 def entry_for(
-    sim: NezhaSimulator, generation: str, *, scopes: tuple[str, ...] | None = None, **options: Any
+    sim: NezhaSimulator,
+    generation: str,
+    *,
+    scopes: tuple[str, ...] | None = None,
+    login: bool = False,
+    **options: Any,
 ) -> MockConfigEntry:
-    """An entry for ``sim`` shown as ``generation``, with the credential that generation takes."""
+    """An entry for ``sim`` shown as ``generation``, with the credential that generation takes
+    (``login``: a 2.x entry signs in with the admin's name and password instead of a PAT).
+
+    Live updates are off unless ``live_updates=True`` is given: these tests poll, and waiting for
+    background tasks would wait for the stream's for ever.
+    """
     sim.generation = generation  # type: ignore[assignment]
+    options.setdefault(CONF_LIVE_UPDATES, False)
     data: dict[str, Any] = {CONF_URL: sim.url, CONF_VERIFY_SSL: True, CONF_API: generation}
     if generation == "v0":
         data[CONF_API_TOKEN] = TOKEN
-    elif generation == "v1":
+    elif generation == "v1" or login:
         data |= {CONF_USERNAME: "admin", CONF_PASSWORD: sim.admin.password}
     else:
         data[CONF_API_TOKEN] = sim.create_pat(scopes or (INVENTORY_SCOPE, SERVICE_SCOPE))

@@ -11,7 +11,15 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 
-from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, MONITOR_ENTITY_KEYS
+from .api import NezhaStreamingClient
+from .const import (
+    CONF_LIVE_UPDATES,
+    CONF_MONITOR_INTERVAL,
+    DEFAULT_LIVE_UPDATES,
+    DEFAULT_MONITOR_INTERVAL,
+    DOMAIN,
+    MONITOR_ENTITY_KEYS,
+)
 from .coordinator import (
     ISSUE_KINDS,
     NezhaConfigEntry,
@@ -25,6 +33,7 @@ from .devices import (
     dashboard_identifier,
     server_id_from_identifier,
 )
+from .live import NezhaLiveUpdates
 from .monitors import NezhaMonitorCoordinator
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -50,6 +59,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
         client=client, servers=servers, monitors=monitors, dashboard_device_id=dashboard.id
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+    if isinstance(client, NezhaStreamingClient) and entry.options.get(
+        CONF_LIVE_UPDATES, DEFAULT_LIVE_UPDATES
+    ):
+        entry.runtime_data.live = NezhaLiveUpdates(hass, entry, client, servers)
+        entry.runtime_data.live.async_start()
     return True
 
 
@@ -64,7 +79,9 @@ def _async_remove_all_monitor_entities(hass: HomeAssistant, entry: NezhaConfigEn
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
-    """Unload a config entry."""
+    """Unload a config entry; its live stream is closed first, at once."""
+    if (live := entry.runtime_data.live) is not None:
+        await live.async_stop()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

@@ -38,6 +38,13 @@ DEFAULT_ONLINE_THRESHOLD: Final = 30
 MIN_ONLINE_THRESHOLD: Final = 10
 MAX_ONLINE_THRESHOLD: Final = 600
 
+CONF_LIVE_UPDATES: Final = "live_updates"
+"""1.x/2.x: whether the dashboard's live stream feeds the entities (missing: on)."""
+DEFAULT_LIVE_UPDATES: Final = True
+
+SERVER_LIST_REFRESH: Final = timedelta(minutes=5)
+"""While the live stream is up, how often the server list (which servers, their IPs) is read."""
+
 MAX_GPUS: Final = 8
 """Servers with several GPUs get one usage sensor per GPU, up to this many."""
 

@@ -36,6 +36,7 @@ from .api import (
     NezhaUnsupportedVersionError,
     Server,
     ServersSnapshot,
+    StreamFrame,
     create_client,
 )
 from .const import (
@@ -48,6 +49,7 @@ from .const import (
     DEFAULT_ONLINE_THRESHOLD,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
+    SERVER_LIST_REFRESH,
     STALE_AFTER_POLLS,
 )
 from .devices import (
@@ -58,6 +60,7 @@ from .devices import (
 from .dispatch import ServerDispatchCoordinator
 
 if TYPE_CHECKING:
+    from .live import NezhaLiveUpdates
     from .monitors import NezhaMonitorCoordinator
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,6 +85,8 @@ class NezhaRuntimeData:
     servers: NezhaServerCoordinator
     monitors: NezhaMonitorCoordinator | None
     dashboard_device_id: str
+    live: NezhaLiveUpdates | None = None
+    """The dashboard's live stream (1.x/2.x, unless turned off in the options)."""
 
 
 type NezhaConfigEntry = ConfigEntry[NezhaRuntimeData]
@@ -165,6 +170,17 @@ def track_presence(
     return absent, gone
 
 
+def online_ids(
+    servers: Mapping[int, Server], dashboard_time: datetime, threshold: timedelta
+) -> frozenset[int]:
+    """The servers whose agent reported within ``threshold``, by the dashboard's clock."""
+    return frozenset(
+        server_id
+        for server_id, server in servers.items()
+        if server.last_active is not None and dashboard_time - server.last_active <= threshold
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ServersData:
     """The servers in scope after a successful poll."""
@@ -185,7 +201,11 @@ class ServersData:
 
 
 class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
-    """Polls the details endpoint: every server in scope with its live status, in one request."""
+    """Polls the server list: every server in scope with its live status, in one request.
+
+    While a live stream feeds it (``async_apply_frame``), the list is still read every
+    ``SERVER_LIST_REFRESH``: it decides which servers the entry has.
+    """
 
     config_entry: NezhaConfigEntry
 
@@ -206,6 +226,15 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             seconds=entry.options.get(CONF_ONLINE_THRESHOLD, DEFAULT_ONLINE_THRESHOLD)
         )
         self._registry_absent: dict[int, int] = {}
+        self._poll_interval = self.update_interval
+        self.live = False
+        """Whether a live stream feeds this coordinator now."""
+        self._listed: dict[int, Server] = {}
+        """The servers of the last successful list: the only ones frames may update."""
+        self._told: dict[int, datetime] = {}
+        """When each server's entities were last told of a change that came in a frame."""
+        self._untold: set[int] = set()
+        """Servers whose frames changed metrics their entities have not been told of yet."""
 
     @override
     async def _async_setup(self) -> None:
@@ -240,12 +269,8 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry))
 
         servers = snapshot.servers
-        threshold = self.online_threshold
-        online = frozenset(
-            server_id
-            for server_id, server in servers.items()
-            if server.last_active is not None and dashboard_time - server.last_active <= threshold
-        )
+        self._listed = servers
+        online = online_ids(servers, dashboard_time, self.online_threshold)
         previous_online = previous.online if previous else frozenset()
         absent, gone = track_presence(previous_absent, previous_servers.keys(), servers.keys())
         # What the entities must look at: servers whose data or online state changed, and those
@@ -257,6 +282,8 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             or (server_id in online) != (server_id in previous_online)
         }
         changed.update(previous_servers.keys() - servers.keys(), gone)
+        self._untold -= changed
+        self._told.update(dict.fromkeys(changed, dt_util.utcnow()))
         async_remove_server_devices(self.hass, self.config_entry, gone)
         async_sync_server_devices(self.hass, self.config_entry, servers, previous_servers, changed)
         self._set_changed(changed)
@@ -265,7 +292,12 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         )
 
     async def _async_fetch(self) -> ServersSnapshot:
-        """The dashboard's answer, its errors in HA's terms."""
+        """The dashboard's answer, its errors in HA's terms.
+
+        A failed read is retried after ``scan_interval`` even while the stream is up; a good one
+        is repeated after ``SERVER_LIST_REFRESH`` while it is.
+        """
+        self.update_interval = self._poll_interval
         try:
             snapshot = await self.client.async_get_servers(self.group)
         except NezhaAuthError as err:
@@ -297,6 +329,8 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         ir.async_delete_issue(
             self.hass, DOMAIN, issue_id(ISSUE_DASHBOARD_UPGRADED, self.config_entry)
         )
+        if self.live:
+            self.update_interval = SERVER_LIST_REFRESH
         if self.client.api_version != self.config_entry.data[CONF_API]:
             # A 1.x dashboard upgraded in place to 2.x: same database, same login; remember it.
             _LOGGER.info("%s now answers as Nezha 2.x", self.config_entry.title)
@@ -305,6 +339,62 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
                 data={**self.config_entry.data, CONF_API: self.client.api_version},
             )
         return snapshot
+
+    @property
+    def poll_interval(self) -> timedelta:
+        """How often the list is read while no stream feeds the coordinator (``scan_interval``)."""
+        return self._poll_interval or timedelta(seconds=DEFAULT_SCAN_INTERVAL)
+
+    @callback
+    def async_set_live(self, live: bool) -> None:
+        """The stream is up (the list is read every few minutes) or down (polled again)."""
+        self.live = live
+        if live:
+            self.update_interval = SERVER_LIST_REFRESH  # from the poll already scheduled on
+        else:
+            self.update_interval = self._poll_interval
+            self._untold.clear()
+
+    @callback
+    def async_apply_frame(self, frame: StreamFrame) -> None:
+        """Take one frame's servers: those of the last list only (a member's stream also carries
+        other users' public servers), with what frames lack (IPs, a note) from that list.
+
+        Online changes and servers appearing are told at once. Other changes reach a server's
+        entities at most once per ``scan_interval`` (the option keeps its meaning: how often
+        values are recorded): the first frame after that time tells them the latest values.
+        """
+        data = self.data
+        if data is None or not self.last_update_success:
+            return  # the list failed: wait for it to say which servers are ours
+        dashboard_time = frame.dashboard_time or dt_util.utcnow()
+        servers = dict(data.servers)
+        for server_id, streamed in frame.servers.items():
+            if (listed := self._listed.get(server_id)) is not None:
+                servers[server_id] = replace(
+                    streamed, tag=listed.tag, ipv4=listed.ipv4, ipv6=listed.ipv6
+                )
+        online = online_ids(servers, dashboard_time, self.online_threshold)
+        now = dt_util.utcnow()
+        window = self.poll_interval
+        tell: set[int] = set()
+        for server_id in (frame.servers.keys() | self._untold) & servers.keys():
+            if (server_id in online) != (server_id in data.online):
+                tell.add(server_id)
+            elif server_id in self._untold or servers[server_id] != data.servers[server_id]:
+                told = self._told.get(server_id)
+                if told is None or now - told >= window:
+                    tell.add(server_id)
+                else:
+                    self._untold.add(server_id)
+        self.data = ServersData(
+            servers=servers, absent=data.absent, dashboard_time=dashboard_time, online=online
+        )
+        if tell:
+            self._untold -= tell
+            self._told.update(dict.fromkeys(tell, now))
+            self._set_changed(tell)
+            self.async_update_listeners()
 
     @callback
     def _async_raise_empty_issue(self) -> None:

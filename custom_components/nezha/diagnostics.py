@@ -40,10 +40,11 @@ def _summarize_monitors(result: ServerMonitors) -> dict[str, Any]:
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: NezhaConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry's settings and the latest data of both coordinators, redacted."""
+    """Return the entry's settings, the stream's state and the coordinators' data, redacted."""
     runtime = entry.runtime_data
     monitors = runtime.monitors
     return {
+        "live": None if runtime.live is None else runtime.live.state.as_dict(),
         "entry": {
             "title": REDACTED,
             "data": async_redact_data(

@@ -8,7 +8,7 @@ says from a URL alone which one a dashboard needs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .auth import Login
 from .detect import Detection, async_detect
@@ -30,8 +30,10 @@ from .models import (
     Server,
     ServersSnapshot,
     Status,
+    StreamFrame,
     Temperature,
 )
+from .stream import NezhaServerStream, NezhaStreamError, NezhaStreamHandshakeError
 from .v0 import NezhaV0Client
 from .v1 import API_V1, API_V2, NezhaV1Client
 
@@ -57,6 +59,14 @@ class NezhaClient(Protocol):
 
     async def async_get_monitors(self, server_id: int, /) -> MonitorsSnapshot:
         """Return one server's ping monitors: each one's newest round and series size."""
+
+
+@runtime_checkable
+class NezhaStreamingClient(Protocol):
+    """A client whose dashboard streams its servers live (1.x and 2.x; 0.x has no stream)."""
+
+    async def async_open_stream(self) -> NezhaServerStream:
+        """Open the stream of every visible server's full state, a frame every ~2 s."""
 
 
 API_V0 = NezhaV0Client.api_version
@@ -96,12 +106,17 @@ __all__ = [
     "NezhaPermissionError",
     "NezhaRealIpHeaderError",
     "NezhaResponseError",
+    "NezhaServerStream",
+    "NezhaStreamError",
+    "NezhaStreamHandshakeError",
+    "NezhaStreamingClient",
     "NezhaUnsupportedVersionError",
     "NezhaV0Client",
     "NezhaV1Client",
     "Server",
     "ServersSnapshot",
     "Status",
+    "StreamFrame",
     "Temperature",
     "async_detect",
     "create_client",

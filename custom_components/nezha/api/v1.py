@@ -31,6 +31,7 @@ from .errors import (
 from .http import DEFAULT_TIMEOUT, Reply, fetch
 from .models import Monitor, MonitorsSnapshot, Server, ServersSnapshot
 from .parsing import decode_json_object, monitor_series, redact, rfc3339, text
+from .stream import NezhaServerStream, open_server_stream, stream_url
 from .transport import MAX_CONCURRENT_REQUESTS
 from .v1_parse import is_2x_server, objects, parse_group, parse_server
 
@@ -84,6 +85,7 @@ class NezhaV1Client:
             raise ValueError("access tokens exist only on Nezha 2.x dashboards")
         self.api_version: str = api_version
         self._session = session
+        self._stream_url = stream_url(URL(url.rstrip("/")))
         self._base = URL(url.rstrip("/")) / "api/v1"
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
@@ -137,6 +139,17 @@ class NezhaV1Client:
             server_id=server_id,
             monitors=dict(sorted(monitors.items())),
             dashboard_time=dashboard_time,
+        )
+
+    async def async_open_stream(self) -> NezhaServerStream:
+        """Open the live stream (``/ws/server``) with the credential the REST calls use.
+
+        A login's JWT is fetched or renewed first, like before any request; a refused credential
+        raises its ``NezhaAuthError`` without a request.
+        """
+        authorization = await self._credential.authorization()
+        return await open_server_stream(
+            self._session, self._stream_url, authorization, self._credential.secrets
         )
 
     async def _groups(self) -> dict[int, tuple[str, frozenset[int]]]:

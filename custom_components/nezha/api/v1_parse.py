@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from .errors import NezhaResponseError
-from .models import Host, Server, Status
+from .models import Host, Server, Status, StreamFrame
 from .parsing import (
     integer,
     mapping,
@@ -55,6 +55,8 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
     last_active = rfc3339(item.get("last_active"))
     geoip = mapping(item, "geoip")
     addresses = mapping(geoip, "ip")
+    # ``GET /server`` nests the country code under ``geoip``; stream frames have it at the top.
+    country_code = text(geoip, "country_code") or text(item, "country_code")
     return Server(
         id=server_id,
         name=text(item, "name") or f"#{server_id}",
@@ -62,9 +64,27 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
         ipv4=text(addresses, "ipv4_addr"),
         ipv6=text(addresses, "ipv6_addr"),
         display_index=integer(item, "display_index") or 0,
-        host=_parse_host(mapping(item, "host"), country_code=text(geoip, "country_code")),
+        host=_parse_host(mapping(item, "host"), country_code=country_code),
         # A server that never reported has an empty state: unknown, not zeros.
         status=_parse_status(mapping(item, "state")) if last_active else Status(),
+    )
+
+
+def parse_stream_frame(payload: Mapping[str, Any]) -> StreamFrame:
+    """One ``/ws/server`` frame (DELTA §3.1 and §3.2): ``now``, and each server as in ``GET /server``.
+
+    A frame item has the country code at its top level and no IPs; ``servers`` is left out when
+    no server is visible. ``now`` is epoch milliseconds (second resolution).
+    """
+    servers: dict[int, Server] = {}
+    items = payload.get("servers")
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, Mapping) and (server := parse_server(item)) is not None:
+            servers[server.id] = server
+    now = unsigned(payload, "now")
+    return StreamFrame(
+        servers=servers,
+        dashboard_time=unix_seconds(now // 1000) if now is not None else None,
     )
 
 

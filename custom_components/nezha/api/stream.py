@@ -1,0 +1,128 @@
+"""The live stream of a Nezha 1.x/2.x dashboard: ``/api/v1/ws/server`` (DELTA §3, §5.4).
+
+The dashboard sends a full frame of every visible server every ~2 s and never reads from the
+socket. That shapes this module:
+
+* no client pings (``heartbeat=None``): they are never answered, and aiohttp would drop a healthy
+  link for the missing pong; a stream is dead when no frame came for ``STALL_TIMEOUT`` seconds;
+* a close frame gets no reply, and aiohttp's ``close()`` waits for one with a timeout that starts
+  again with every message it reads, so it can wait for ever while frames keep coming: ``close``
+  here gives up after ``CLOSE_TIMEOUT`` and drops the connection;
+* frames can be large (about 900 bytes a server; aiohttp's 4 MiB default fails near 4,500
+  servers): up to ``MAX_BODY_BYTES``, like every REST answer;
+* a refused handshake carries only an HTTP status, not the reason: ``NezhaStreamHandshakeError``
+  says the status, and the owner asks the REST API (one request) what it means.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+import json
+from typing import Final
+
+import aiohttp
+from yarl import URL
+
+from .errors import NezhaConnectionError
+from .models import StreamFrame
+from .parsing import redact
+from .transport import MAX_BODY_BYTES
+from .v1_parse import parse_stream_frame
+
+STREAM_PATH: Final = "api/v1/ws/server"
+STALL_TIMEOUT: Final = 10.0
+"""Seconds without a frame after which a stream counts as dead (the dashboard sends one every 2)."""
+CLOSE_TIMEOUT: Final = 1.0
+"""Seconds a close may take before the connection is dropped."""
+CONNECT_TIMEOUT: Final = 10.0
+
+
+class NezhaStreamError(NezhaConnectionError):
+    """The stream could not be opened, or it ended (closed, dropped, stalled, sent garbage)."""
+
+
+class NezhaStreamHandshakeError(NezhaStreamError):
+    """The dashboard answered the upgrade with a plain HTTP reply (its status says little)."""
+
+    def __init__(self, status: int) -> None:
+        """Keep the status; the REST API says what a refusal means."""
+        super().__init__(f"the dashboard refused the live stream (HTTP {status})")
+        self.status = status
+
+
+def stream_url(base: URL) -> URL:
+    """The stream's address beside the dashboard URL ``base`` (``ws`` for http, ``wss`` for https)."""
+    scheme = "wss" if base.scheme == "https" else "ws"
+    return base.with_scheme(scheme) / STREAM_PATH
+
+
+class NezhaServerStream:
+    """One open connection to ``/ws/server``: iterate it for frames, then ``close`` it."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        """Wrap an open websocket (see ``open_server_stream``)."""
+        self._socket = socket
+        self.frames_received = 0
+
+    async def frames(self) -> AsyncIterator[StreamFrame]:
+        """Each frame as it comes; ``NezhaStreamError`` when the stream stalls or ends."""
+        socket = self._socket
+        while True:
+            try:
+                message = await socket.receive(timeout=STALL_TIMEOUT)
+            except TimeoutError:
+                raise NezhaStreamError(f"no frame for {STALL_TIMEOUT:g} s") from None
+            except aiohttp.ClientError as err:
+                raise NezhaStreamError(f"{type(err).__name__}: {err}") from err
+            if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                # CLOSE, CLOSING, CLOSED, ERROR: the dashboard closes with a TCP close.
+                raise NezhaStreamError(_ended(message))
+            try:
+                payload = json.loads(message.data, parse_constant=lambda _: None)
+            except ValueError, RecursionError:
+                raise NezhaStreamError("the dashboard sent a frame that is not JSON") from None
+            if not isinstance(payload, dict):
+                raise NezhaStreamError("the dashboard sent a frame that is not a JSON object")
+            self.frames_received += 1
+            yield parse_stream_frame(payload)
+
+    async def close(self) -> None:
+        """Close within ``CLOSE_TIMEOUT`` however the frames keep coming (the close is unanswered)."""
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._socket.close()
+        except TimeoutError:
+            pass  # aiohttp closed the connection itself when its wait was cancelled
+
+
+async def open_server_stream(
+    session: aiohttp.ClientSession, url: URL, authorization: str, secrets: Iterable[str] = ()
+) -> NezhaServerStream:
+    """Open the stream at ``url`` with the ``Authorization`` header the REST calls send.
+
+    ``secrets`` are cut out of any message (an error of aiohttp's may quote the request).
+    """
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            socket = await session.ws_connect(
+                url,
+                headers={"Authorization": authorization},
+                heartbeat=None,
+                max_msg_size=MAX_BODY_BYTES,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=CLOSE_TIMEOUT),
+            )
+    except aiohttp.WSServerHandshakeError as err:
+        raise NezhaStreamHandshakeError(err.status) from None
+    except TimeoutError as err:
+        raise NezhaStreamError(f"no answer to the upgrade within {CONNECT_TIMEOUT:g} s") from err
+    except aiohttp.ClientError as err:
+        text = redact(f"{type(err).__name__}: {err}", (authorization, *secrets))
+        raise NezhaStreamError(text) from None
+    return NezhaServerStream(socket)
+
+
+def _ended(message: aiohttp.WSMessage) -> str:
+    if message.type is aiohttp.WSMsgType.ERROR:
+        return f"the stream failed: {type(message.data).__name__}"
+    return "the dashboard closed the stream"
