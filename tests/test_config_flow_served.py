@@ -39,7 +39,7 @@ from .flow_fixtures import (
     NEW_TOKEN,
     OPTIONS_INPUT,
     PAT_DATA,
-    SAVED_OPTIONS,
+    SAVED_OPTIONS_1X,
     SECRETS,
     add_entry,
     assert_form,
@@ -305,7 +305,7 @@ async def test_fake_options_list_server_groups(hass: HomeAssistant, fake: FakeDa
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**OPTIONS_INPUT, CONF_GROUP_ID: "1"}
     )
-    assert entry.options == {**SAVED_OPTIONS, CONF_GROUP_ID: 1, CONF_GROUP_NAME: "prod"}
+    assert entry.options == {**SAVED_OPTIONS_1X, CONF_GROUP_ID: 1, CONF_GROUP_NAME: "prod"}
 
 
 async def test_fake_login_reauth(hass: HomeAssistant, fake: FakeDashboard) -> None:

@@ -12,6 +12,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.selector import BooleanSelector
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -31,6 +32,7 @@ from custom_components.nezha.api import (
 from custom_components.nezha.const import (
     CONF_GROUP_ID,
     CONF_GROUP_NAME,
+    CONF_LIVE_UPDATES,
     CONF_MONITOR_INTERVAL,
     CONF_ONLINE_THRESHOLD,
     CONF_SCAN_INTERVAL,
@@ -40,11 +42,13 @@ from custom_components.nezha.flow_common import PAT_SCOPES
 
 from .conftest import TOKEN
 from .flow_fixtures import (
+    FIELDS_1X,
     LOGIN_DATA,
     NUMBER_FIELDS,
     OPTIONS_INPUT,
     PAT_DATA,
     SAVED_OPTIONS,
+    SAVED_OPTIONS_1X,
     V0_DATA,
     MockDashboard,
     add_entry,
@@ -259,7 +263,7 @@ async def test_options_list_server_groups_by_name(
     await load_entry(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["errors"] == {}
-    assert field_names(result) == [*NUMBER_FIELDS, CONF_GROUP_ID]
+    assert field_names(result) == [*FIELDS_1X, CONF_GROUP_ID]
     assert select_options(result, CONF_GROUP_ID) == [("2", "Edge"), ("3", "lab"), ("1", "prod")]
     assert get_schema_suggested_value(fields(result), CONF_GROUP_ID) is None
     dashboard.groups.assert_awaited_once()
@@ -270,7 +274,7 @@ async def test_options_list_server_groups_by_name(
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {**SAVED_OPTIONS, CONF_GROUP_ID: 1, CONF_GROUP_NAME: "prod"}
+    assert entry.options == {**SAVED_OPTIONS_1X, CONF_GROUP_ID: 1, CONF_GROUP_NAME: "prod"}
     assert type(entry.options[CONF_GROUP_ID]) is int
     assert entry.state is ConfigEntryState.LOADED
     assert len(mock_unload_entry.mock_calls) == 1
@@ -293,7 +297,7 @@ async def test_options_keep_vanished_and_renamed_groups(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**OPTIONS_INPUT, CONF_GROUP_ID: "9"}
     )
-    assert entry.options == {**SAVED_OPTIONS, CONF_GROUP_ID: 9, CONF_GROUP_NAME: "retired"}
+    assert entry.options == {**SAVED_OPTIONS_1X, CONF_GROUP_ID: 9, CONF_GROUP_NAME: "retired"}
 
     hass.config_entries.async_update_entry(
         entry, options={CONF_GROUP_ID: 1, CONF_GROUP_NAME: "production"}
@@ -304,7 +308,7 @@ async def test_options_keep_vanished_and_renamed_groups(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**OPTIONS_INPUT, CONF_GROUP_ID: "1"}
     )
-    assert entry.options == {**SAVED_OPTIONS, CONF_GROUP_ID: 1, CONF_GROUP_NAME: "prod"}
+    assert entry.options == {**SAVED_OPTIONS_1X, CONF_GROUP_ID: 1, CONF_GROUP_NAME: "prod"}
 
 
 async def test_options_clear_server_group(hass: HomeAssistant, dashboard: MockDashboard) -> None:
@@ -313,7 +317,7 @@ async def test_options_clear_server_group(hass: HomeAssistant, dashboard: MockDa
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert get_schema_suggested_value(fields(result), CONF_GROUP_ID) == "1"
     result = await hass.config_entries.options.async_configure(result["flow_id"], OPTIONS_INPUT)
-    assert entry.options == SAVED_OPTIONS
+    assert entry.options == SAVED_OPTIONS_1X
 
 
 async def test_options_server_group_kept_through_a_range_error(
@@ -330,7 +334,7 @@ async def test_options_server_group_kept_through_a_range_error(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**OPTIONS_INPUT, CONF_GROUP_ID: "2"}
     )
-    assert entry.options == {**SAVED_OPTIONS, CONF_GROUP_ID: 2, CONF_GROUP_NAME: "Edge"}
+    assert entry.options == {**SAVED_OPTIONS_1X, CONF_GROUP_ID: 2, CONF_GROUP_NAME: "Edge"}
 
 
 # Options while the dashboard can't be read
@@ -401,7 +405,42 @@ async def test_options_server_groups_during_an_outage(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**OPTIONS_INPUT, CONF_GROUP_ID: "1"}
     )
-    assert entry.options == {**SAVED_OPTIONS, CONF_GROUP_ID: 1, CONF_GROUP_NAME: "prod"}
+    assert entry.options == {**SAVED_OPTIONS_1X, CONF_GROUP_ID: 1, CONF_GROUP_NAME: "prod"}
+
+
+# Options: live updates (1.x/2.x only)
+
+
+@pytest.mark.parametrize("data", [PAT_DATA, LOGIN_DATA], ids=["pat", "login"])
+async def test_options_turn_live_updates_off_and_on(
+    hass: HomeAssistant, dashboard: MockDashboard, data: dict[str, Any]
+) -> None:
+    """The switch is on for an entry that never chose; off is saved and shown next time."""
+    entry = add_entry(hass, data)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert isinstance(selector(result, CONF_LIVE_UPDATES), BooleanSelector)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**OPTIONS_INPUT, CONF_LIVE_UPDATES: False}
+    )
+    assert entry.options == {**SAVED_OPTIONS, CONF_LIVE_UPDATES: False}
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert get_schema_suggested_value(fields(result), CONF_LIVE_UPDATES) is False
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**OPTIONS_INPUT, CONF_LIVE_UPDATES: True}
+    )
+    assert entry.options == SAVED_OPTIONS_1X
+
+
+async def test_options_0x_have_no_live_updates(
+    hass: HomeAssistant, dashboard: MockDashboard
+) -> None:
+    """A 0.x dashboard has no stream: no switch, nothing saved for it."""
+    entry = add_entry(hass, V0_DATA)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert CONF_LIVE_UPDATES not in field_names(result)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], OPTIONS_INPUT)
+    assert entry.options == SAVED_OPTIONS
 
 
 @pytest.mark.parametrize(

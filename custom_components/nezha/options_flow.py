@@ -1,4 +1,7 @@
-"""Options: polling intervals, the offline threshold and the server group; saving reloads the entry."""
+"""Options: intervals, the offline threshold, the server group and (1.x/2.x) live updates.
+
+Saving reloads the entry.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -23,10 +27,12 @@ from .const import (
     CONF_API,
     CONF_GROUP_ID,
     CONF_GROUP_NAME,
+    CONF_LIVE_UPDATES,
     CONF_MONITOR_INTERVAL,
     CONF_ONLINE_THRESHOLD,
     CONF_SCAN_INTERVAL,
     CONF_TAG,
+    DEFAULT_LIVE_UPDATES,
     DEFAULT_MONITOR_INTERVAL,
     DEFAULT_ONLINE_THRESHOLD,
     DEFAULT_SCAN_INTERVAL,
@@ -100,8 +106,13 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
     _groups_error: dict[str, str]
 
     @property
+    def _is_0x(self) -> bool:
+        """0.x: groups are tags, and there is no live stream."""
+        return bool(self.config_entry.data[CONF_API] == API_V0)
+
+    @property
     def _group_field(self) -> str:
-        return CONF_TAG if self.config_entry.data[CONF_API] == API_V0 else CONF_GROUP_ID
+        return CONF_TAG if self._is_0x else CONF_GROUP_ID
 
     async def _async_read_groups(self) -> ConfigFlowResult | None:
         """Read the dashboard's server groups; an abort result if the options can't open.
@@ -140,6 +151,8 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
             errors = _number_errors(user_input)
             if not errors:
                 options: dict[str, Any] = {key: int(user_input[key]) for key in _LIMITS}
+                if not self._is_0x:
+                    options[CONF_LIVE_UPDATES] = user_input[CONF_LIVE_UPDATES]
                 if group := user_input.get(field):
                     options |= self._group_options(group)
                 return self.async_create_entry(data=options)
@@ -148,6 +161,10 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
             vol.Required(key, default=default): _SECONDS_SELECTOR
             for key, default in _DEFAULTS.items()
         }
+        if not self._is_0x:
+            fields[vol.Required(CONF_LIVE_UPDATES, default=DEFAULT_LIVE_UPDATES)] = (
+                BooleanSelector()
+            )
         if self._groups:
             fields[vol.Optional(field)] = SelectSelector(
                 SelectSelectorConfig(
