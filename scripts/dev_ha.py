@@ -2,8 +2,10 @@
 
 Waits for Home Assistant (and the simulator) to answer, completes onboarding with the demo user
 (or logs in with it when onboarding was done on an earlier run), then adds the Nezha config entry
-for the simulator unless ``--no-entry`` is given or one exists. ``--check`` then waits until the
-demo servers are devices with numeric CPU-usage states, and fails if they don't appear in time.
+for the simulator unless ``--no-entry`` is given or one exists: through the config flow, as the UI
+does, with what the simulator's ``--generation`` takes (0.x token, 1.x login, 2.x menu then PAT).
+``--check`` then waits until the demo servers are devices with numeric CPU-usage states, and fails
+if they don't appear in time.
 
 Only the standard library is used, so any Python from 3.11 on runs it.
 """
