@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 import json
 from pathlib import Path
+import re
 import sys
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from nezha_simulator import build_demo_fleet
 from nezha_simulator.__main__ import connect_lines
+from nezha_simulator.demo import DEMO_PAT_SCOPES
 from scripts.demo_simulator import DemoSimulator, make_demo, parse_args
 
 from .conftest import TOKEN
@@ -194,3 +196,24 @@ async def test_switch_the_generation(demo: DemoSimulator) -> None:
         async with session.post(f"{demo.url}/demo/generation/v0") as response:
             assert response.status == 200
         assert await _v0_names(session, demo.url) == DEMO_SERVERS
+
+
+def _setup_values() -> dict[str, str]:
+    """The public demo values scripts/setup defines (``NZ_DEMO_…=value`` lines)."""
+    text = (REPO / "scripts" / "setup").read_text(encoding="utf-8")
+    return {
+        match["name"]: match["value"].strip('"')
+        for match in re.finditer(r"^\s+(?P<name>NZ_DEMO_\w+)=(?P<value>.+)$", text, re.M)
+    }
+
+
+def test_the_published_demo_values_agree() -> None:
+    """The READMEs quote scripts/setup's demo values; its PAT has the shape and scopes it claims."""
+    values = _setup_values()
+    assert re.fullmatch(r"nzp_[0-9A-Za-z]{32}", values["NZ_DEMO_PAT"])
+    assert values["NZ_DEMO_PAT_SCOPES"] == " ".join(DEMO_PAT_SCOPES)
+    for name in ("README.md", "README.zh-Hans.md"):
+        readme = " ".join((REPO / name).read_text(encoding="utf-8").split())
+        for key in ("NZ_DEMO_PAT", "NZ_DEMO_PAT_SCOPES", "NZ_DEMO_TOKEN", "NZ_DEMO_NEZHA_USER"):
+            assert f"`{values[key]}`" in readme, (name, key)
+        assert f"`{values['NZ_DEMO_NEZHA_PASSWORD']}`" in readme, name
