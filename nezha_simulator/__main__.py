@@ -11,11 +11,9 @@ import asyncio
 import contextlib
 
 from .app import NezhaSimulator
-from .demo import build_demo_fleet
+from .demo import DEMO_PAT_SCOPES, build_demo_fleet
 from .render_v1 import V1_VERSION, V2_VERSION
 
-PAT_SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:alertrule:read")
-"""What the printed v2 PAT may do: everything a read-only client reads."""
 VERSIONS = {"v0": "v0", "v1": f"v{V1_VERSION}", "v2": f"v{V2_VERSION}"}
 
 
@@ -39,14 +37,15 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def connect_lines(sim: NezhaSimulator, url: str) -> list[str]:
-    """What a user needs to connect to this dashboard."""
+def connect_lines(sim: NezhaSimulator, url: str, pat: str | None = None) -> list[str]:
+    """What a user needs to connect to this dashboard; v2 prints ``pat`` (else creates one)."""
     lines = [f"Nezha {VERSIONS[sim.generation]} dashboard simulator at {url}"]
     if sim.generation == "v0":
         return [*lines, f"API token: {sim.token}"]
     lines.append(f"User: {sim.admin.username}  Password: {sim.admin.password}")
     if sim.generation == "v2":
-        lines.append(f"PAT ({' '.join(PAT_SCOPES)}): {sim.create_pat(PAT_SCOPES)}")
+        pat = pat or sim.create_pat(DEMO_PAT_SCOPES)
+        lines.append(f"PAT ({' '.join(DEMO_PAT_SCOPES)}): {pat}")
     return lines
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from typing import Literal
 
@@ -33,6 +34,7 @@ PEER_IP = "NZ::Use-Peer-IP"
 """``web_real_ip_header`` value meaning "the socket's peer address"."""
 
 _ALPHANUMERIC = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_PAT_SHAPE = re.compile(rf"{PAT_PREFIX}[0-9A-Za-z]{{32}}")
 _WAF_LOGIN = "login"
 _WAF_TOKEN = "token"
 
@@ -268,14 +270,23 @@ class AccountsWorld(NezhaWorld):
         server_ids: tuple[int, ...] | list[int] = (),
         expires_in_days: int = 0,
         name: str = "",
+        plaintext: str | None = None,
     ) -> str:
-        """Create a PAT and return its plaintext (``nzp_`` + 32 chars); 0 days = never expires."""
+        """Create a PAT and return its plaintext (``nzp_`` + 32 chars); 0 days = never expires.
+
+        ``plaintext`` fixes the token instead of drawing one, for a demo whose token is printed
+        in its documentation; it must have the dashboard's shape.
+        """
         owner = self.user_named(user)
         if owner.role != "admin" and ADMIN_ONLY_SCOPES.intersection(scopes):
             raise ValueError("nezha:* and nezha:admin:* are for admins only")
         if not 0 <= expires_in_days <= 3650:
             raise ValueError("expires_in_days must be 0..3650")
-        token = PAT_PREFIX + random_string(32)
+        if plaintext is not None and not _PAT_SHAPE.fullmatch(plaintext):
+            raise ValueError("a PAT is nzp_ and 32 letters and digits")
+        token = PAT_PREFIX + random_string(32) if plaintext is None else plaintext
+        if self.find_pat(token) is not None:
+            raise ValueError("this PAT exists already")
         self._pat_ids += 1
         expires = self.now + expires_in_days * 86400 if expires_in_days else None
         digest = hashlib.sha256(token.encode()).hexdigest()

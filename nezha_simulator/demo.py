@@ -265,6 +265,8 @@ def build_demo_fleet(sim: NezhaWorld, *, seed: int = 0) -> DemoFleet:
     return fleet
 
 
+DEMO_PAT_SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:alertrule:read")
+"""The scopes of the demo's printed v2 PAT: everything a read-only client reads."""
 DEMO_MEMBER = ("lab", "lab-password-1")
 """The demo's member user (a public demo value): it owns ``gpu-lab``."""
 BILLING_WEB1 = (

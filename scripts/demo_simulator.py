@@ -5,9 +5,14 @@ its process, so nothing in the demo ever goes offline. This adds, on the same po
 
     POST /demo/servers/<name>/offline    the server's agent stops reporting
     POST /demo/servers/<name>/online     it reports again
+    POST /demo/generation/<v0|v1|v2>     the same fleet answers as another generation from now on
 
-so a user trying a blueprint can make it fire (README, "Try a blueprint in the demo"). A real v0
-dashboard has no such route; the simulator's own routes are untouched.
+so a user trying a blueprint can make it fire (README, "Try a blueprint in the demo"), and the
+browser test can add the fleet through a 2.x and then a 0.x dashboard without a second simulator.
+A real dashboard has no such routes; the simulator's own routes are untouched.
+
+``--generation`` (default ``v2``) picks what it speaks first; the credentials are fixed by the
+caller (``scripts/develop`` passes the public demo values of ``scripts/setup``) and printed.
 """
 
 from __future__ import annotations
@@ -23,9 +28,13 @@ import sys
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file, like bench.py
-from nezha_simulator import NezhaSimulator, build_demo_fleet
+from nezha_simulator import Generation, NezhaSimulator, build_demo_fleet
+from nezha_simulator.__main__ import connect_lines
+from nezha_simulator.demo import DEMO_PAT_SCOPES
 
 CONTROL = re.compile(r"^/demo/servers/(?P<name>[^/]+)/(?P<state>offline|online)$")
+GENERATION = re.compile(r"^/demo/generation/(?P<generation>v0|v1|v2)$")
+GENERATIONS: tuple[Generation, ...] = ("v0", "v1", "v2")
 
 
 def control_middleware(sim: NezhaSimulator) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -36,8 +45,14 @@ def control_middleware(sim: NezhaSimulator) -> Callable[..., Awaitable[web.Strea
         request: web.Request,
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
+        if request.method != "POST":
+            return await handler(request)
+        if switch := GENERATION.match(request.path):
+            sim.generation = next(g for g in GENERATIONS if g == switch["generation"])
+            sim.drop_streams()  # a 2.x websocket has no place on a 0.x dashboard
+            return web.Response(text=f"the demo answers as {sim.generation} now\n")
         match = CONTROL.match(request.path)
-        if match is None or request.method != "POST":
+        if match is None:
             return await handler(request)
         name, state = match["name"], match["state"]
         server = next((s for s in sim.servers.values() if s.name == name), None)
@@ -63,12 +78,24 @@ class DemoSimulator(NezhaSimulator):
         return app
 
 
+def make_demo(args: argparse.Namespace) -> DemoSimulator:
+    """The demo simulator with the given credentials (a v2 PAT only if asked for one)."""
+    sim = DemoSimulator(token=args.token, seed=args.seed, generation=args.generation)
+    if args.password:
+        sim.admin.password = args.password
+    if args.pat:
+        sim.create_pat(DEMO_PAT_SCOPES, plaintext=args.pat, name="Home Assistant demo")
+    return sim
+
+
 async def serve(args: argparse.Namespace) -> None:
     """Serve the demo fleet (moving along the real clock) until cancelled."""
-    sim = DemoSimulator(token=args.token, seed=args.seed)
+    sim = make_demo(args)
     ticker = asyncio.create_task(build_demo_fleet(sim, seed=args.seed).run())
     url = await sim.start(args.host, args.port)
-    print(f"Nezha v0 demo dashboard at {url} (POST {url}/demo/servers/NAME/offline)", flush=True)
+    for line in connect_lines(sim, url, args.pat):
+        print(line, flush=True)
+    print(f"Steer it: POST {url}/demo/servers/NAME/offline (or /online)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -76,14 +103,26 @@ async def serve(args: argparse.Namespace) -> None:
         await sim.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point; Ctrl-C or SIGTERM stops it."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8008)
-    parser.add_argument("--token", required=True, help="the API token to accept")
+    parser.add_argument(
+        "--generation", choices=GENERATIONS, default="v2", help="what it speaks (default v2)"
+    )
+    parser.add_argument("--token", help="the v0 API token to accept (default: a random one)")
+    parser.add_argument("--password", help="the v1/v2 admin's password (default: a random one)")
+    parser.add_argument(
+        "--pat", help=f"a v2 personal access token to accept, scopes {' '.join(DEMO_PAT_SCOPES)}"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point; Ctrl-C or SIGTERM stops it."""
+    args = parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
 

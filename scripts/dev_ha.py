@@ -2,8 +2,10 @@
 
 Waits for Home Assistant (and the simulator) to answer, completes onboarding with the demo user
 (or logs in with it when onboarding was done on an earlier run), then adds the Nezha config entry
-for the simulator unless ``--no-entry`` is given or one exists. ``--check`` then waits until the
-demo servers are devices with numeric CPU-usage states, and fails if they don't appear in time.
+for the simulator unless ``--no-entry`` is given or one exists: through the config flow, as the UI
+does, with what the simulator's ``--generation`` takes (0.x token, 1.x login, 2.x menu then PAT).
+``--check`` then waits until the demo servers are devices with numeric CPU-usage states, and fails
+if they don't appear in time.
 
 Only the standard library is used, so any Python from 3.11 on runs it.
 """
@@ -11,6 +13,7 @@ Only the standard library is used, so any Python from 3.11 on runs it.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import json
 import os
 import socket
@@ -37,6 +40,31 @@ class SetupError(Exception):
         """Keep the HTTP status, if the error is an HTTP answer."""
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the demo dashboard of one generation is signed in with (public demo values)."""
+
+    generation: str
+    token: str
+    username: str
+    password: str
+    pat: str
+
+    @property
+    def secret(self) -> str:
+        """The value of the ``api_token`` field: the 0.x token or the 2.x PAT."""
+        return self.pat if self.generation == "v2" else self.token
+
+
+def expect_step(answer: dict[str, Any], kind: str, step_id: str, generation: str) -> None:
+    """Fail unless the flow shows the step a dashboard of ``generation`` leads to."""
+    if answer.get("type") != kind or answer.get("step_id") != step_id:
+        raise SetupError(
+            f"the Nezha config flow should show the {kind} {step_id!r} for a {generation} "
+            f"dashboard, but answered: {answer}"
+        )
 
 
 class HomeAssistant:
@@ -224,17 +252,27 @@ class HomeAssistant:
                 return removed
             time.sleep(0.5)
 
-    def add_nezha_entry(self, sim_url: str, token: str) -> str:
-        """Run the Nezha config flow for the simulator; returns the entry's title."""
+    def add_nezha_entry(self, sim_url: str, credentials: Credentials) -> str:
+        """Run the Nezha config flow for the simulator as a user would; returns the entry's title.
+
+        The URL first; the flow detects the dashboard's generation and asks for what it takes:
+        0.x the API token, 1.x a login, 2.x a menu (here: a personal access token).
+        """
         flow = self.request("POST", "/api/config/config_entries/flow", {"handler": "nezha"})
         if flow.get("type") != "form":
             raise SetupError(f"the Nezha config flow did not show its form: {flow}")
         step = f"/api/config/config_entries/flow/{flow['flow_id']}"
-        # First the URL (the flow detects the demo's 0.x dashboard), then its API token.
         answer = self.request("POST", step, {"url": sim_url, "verify_ssl": True})
-        if answer.get("step_id") != "token":
-            raise SetupError(f"the Nezha config flow did not ask for the token: {answer}")
-        answer = self.request("POST", step, {"api_token": token})
+        if credentials.generation == "v2":
+            expect_step(answer, "menu", "auth_method", credentials.generation)
+            answer = self.request("POST", step, {"next_step_id": "token"})
+        if credentials.generation == "v1":
+            expect_step(answer, "form", "login", credentials.generation)
+            login = {"username": credentials.username, "password": credentials.password}
+            answer = self.request("POST", step, login)
+        else:
+            expect_step(answer, "form", "token", credentials.generation)
+            answer = self.request("POST", step, {"api_token": credentials.secret})
         if answer.get("type") != "create_entry":
             raise SetupError(f"the Nezha config flow did not create an entry: {answer}")
         return str(answer["title"])
@@ -311,7 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--ha-url", default="http://127.0.0.1:8123")
     parser.add_argument("--sim-url", default="http://127.0.0.1:8008")
-    parser.add_argument("--token", required=True, help="the simulator's API token")
+    parser.add_argument("--generation", choices=("v0", "v1", "v2"), default="v2")
+    parser.add_argument("--token", required=True, help="the simulator's 0.x API token")
+    parser.add_argument("--nezha-user", default="admin", help="the 1.x login's user name")
+    parser.add_argument("--nezha-password", required=True, help="the 1.x login's password")
+    parser.add_argument("--pat", required=True, help="the simulator's 2.x PAT")
     parser.add_argument("--ha-pid", type=int, help="Home Assistant's process, to stop waiting")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait in all")
     parser.add_argument("--no-entry", action="store_true", help="don't add the Nezha entry")
@@ -333,8 +375,15 @@ def main(argv: list[str] | None = None) -> int:
         elif ha.entries("nezha"):
             print("  the Nezha entry exists already", flush=True)
         else:
-            title = ha.add_nezha_entry(args.sim_url, args.token)
-            print(f"  Nezha entry {title!r} added", flush=True)
+            credentials = Credentials(
+                args.generation, args.token, args.nezha_user, args.nezha_password, args.pat
+            )
+            title = ha.add_nezha_entry(args.sim_url, credentials)
+            how = {"v0": "API token", "v1": "login", "v2": "personal access token"}
+            print(
+                f"  Nezha entry {title!r} added ({args.generation}, {how[args.generation]})",
+                flush=True,
+            )
         ha.wait_running(deadline)
         print(f"  Home Assistant started ({time.monotonic() - started:.1f} s)", flush=True)
         if onboarded_now:

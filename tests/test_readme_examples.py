@@ -28,6 +28,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.nezha.const import CONF_API, DOMAIN
 from nezha_simulator import NezhaSimulator, build_demo_fleet
+from nezha_simulator.demo import DEMO_PAT_SCOPES
 
 from .conftest import TOKEN, poll, setup_entry
 from .test_blueprints import READMES, REPO, load_json, readme
@@ -80,8 +81,8 @@ ALL_AUTOMATIONS = [
 
 @pytest.fixture
 async def demo(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
-    """The simulator serving the demo fleet of scripts/develop (its ticker not running)."""
-    sim = NezhaSimulator(token=TOKEN, seed=0)
+    """The simulator serving the demo fleet of scripts/develop, a 2.x one (its ticker not running)."""
+    sim = NezhaSimulator(token=TOKEN, seed=0, generation="v2")
     build_demo_fleet(sim, seed=0)
     await sim.start()
     try:
@@ -91,11 +92,12 @@ async def demo(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
 
 
 def demo_entry(sim: NezhaSimulator) -> MockConfigEntry:
-    """The entry scripts/develop adds, titled as it is there (the device names follow it)."""
+    """The entry scripts/develop adds: a PAT with the demo's scopes, titled as there (for devices)."""
+    pat = sim.create_pat(DEMO_PAT_SCOPES)
     return MockConfigEntry(
         domain=DOMAIN,
         title=DEMO_TITLE,
-        data={CONF_URL: sim.url, CONF_API_TOKEN: TOKEN, CONF_VERIFY_SSL: True, CONF_API: "v0"},
+        data={CONF_URL: sim.url, CONF_API_TOKEN: pat, CONF_VERIFY_SSL: True, CONF_API: "v2"},
     )
 
 

@@ -61,6 +61,21 @@ def test_pat_format_and_scope_matching(v2: NezhaSimulator) -> None:
         v2.create_pat(["nezha:*"], user="bob")
 
 
+async def test_pat_with_a_given_plaintext(http: aiohttp.ClientSession, v2: NezhaSimulator) -> None:
+    """A fixed plaintext (the demo's public PAT) works like a drawn one; a wrong shape does not."""
+    fixed = "nzp_" + "Demo" * 8
+    assert v2.create_pat(["nezha:inventory:read"], plaintext=fixed) == fixed
+    listed = await call(http, v2, "/api/v1/server", bearer=fixed)
+    assert listed.status == 200
+    assert {server["name"] for server in listed.json()["data"]} == {"a", "b", "c"}
+    with pytest.raises(ValueError, match="exists already"):
+        v2.create_pat(plaintext=fixed)
+    for bad in ("nzp_short", "nzq_" + "a" * 32, "nzp_" + "-" * 32, fixed + "x"):
+        with pytest.raises(ValueError, match="32 letters and digits"):
+            v2.create_pat(plaintext=bad)
+    assert len(v2.pats) == 1
+
+
 async def test_pat_errors(http: aiohttp.ClientSession, v2: NezhaSimulator) -> None:
     pat = v2.create_pat(["nezha:service:read"])
     lacks = await call(http, v2, "/api/v1/server", bearer=pat)

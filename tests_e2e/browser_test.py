@@ -1,13 +1,18 @@
 """The real-browser test: add the Nezha integration through Home Assistant's UI, in Chromium.
 
 Run by ``scripts/e2e`` against a Home Assistant started by ``scripts/develop --no-entry`` (onboarded,
-no Nezha entry yet) and the simulator's demo fleet. It logs in, adds the integration through
-Settings → Devices & services → Add integration, checks the demo servers became devices, reads a
-server's CPU usage on the demo dashboard's entities card, and opens the entry's options: a server
-update interval out of range shows the translated error, a valid one saves and is shown when the
-dialog is opened again. Each step is a check; the last line says
-``N passed, N failed``. Screenshots go to the artifacts folder (always for the main pages, and of
-the page at a failure).
+no Nezha entry yet) and the simulator's demo fleet, which answers as a 2.x dashboard first. It logs
+in, adds the integration through Settings → Devices & services → Add integration with the demo's
+personal access token (URL form → sign-in menu → token form), checks the demo servers became
+devices, opens one server's device page, reads a server's CPU usage on the demo dashboard's
+entities card, and opens the entry's options: a server update interval out of range shows the
+translated error, a valid one saves and is shown when the dialog is opened again. Then the 0.x
+run: the entry is deleted, the simulator is switched to 0.x (the same fleet) and the integration
+is added again through the UI with the 0.x API token, down to the dashboard card.
+
+Each step is a check; the last line says ``N passed, N failed``. Screenshots go to the artifacts
+folder (always for the main pages, and of the page at a failure); ``--docs-images DIR`` also writes
+the README's screenshots there (``scripts/e2e --screenshots`` passes docs/images).
 
 It needs Playwright's Python package and Debian's Chromium (/usr/bin/chromium); Playwright's own
 browser download is never used. Kept out of tests/ (and valid for Python 3.11 to 3.14): it runs on
@@ -18,13 +23,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 import re
 import sys
 import time
 import traceback
+from urllib.request import Request, urlopen
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, ViewportSize, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,6 +51,23 @@ SCAN_INTERVAL = "Server update interval"
 SCAN_INTERVAL_ERROR = "Enter a whole number of seconds from 10 to 3600."
 """The options' scan_interval_out_of_range error (translations/en.json)."""
 SAVED_INTERVAL = "45"
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
+DEVICE_PAGE_VIEWPORT: ViewportSize = {"width": 1280, "height": 1300}
+PAT_OPTION = "Personal access token (2.1 and newer)"
+"""The auth_method menu's ``token`` option (translations/en.json)."""
+DOCS_IMAGES = {"devices": "devices.png", "device": "device.png", "card": "dashboard-card.png"}
+"""The README's screenshots, by what they show."""
+DEVICES_SHOT_HEIGHT = 560
+"""The devices page is cut below its six rows (the rest of the page is empty)."""
+REMOVE_ENTRIES_JS = """async () => {
+  const hass = document.querySelector("home-assistant").hass;
+  const entries = await hass.callWS({type: "config_entries/get", domain: "nezha"});
+  for (const entry of entries) {
+    await hass.callApi("DELETE", `config/config_entries/entry/${entry.entry_id}`);
+  }
+  return entries.length;
+}"""
+"""Deletes the Nezha entries the way the frontend's Delete does (its REST call)."""
 
 
 class BrowserTest:
@@ -73,8 +97,12 @@ class BrowserTest:
         self.page.get_by_role("button", name="Log in").click()
         self.wait_app()
 
-    def add_integration(self) -> None:
-        """Settings → Devices & services → Add integration → Nezha Monitoring: URL and token."""
+    def add_integration(self, generation: str) -> None:
+        """Settings → Devices & services → Add integration → Nezha Monitoring, as a user does.
+
+        The URL first; for 2.x the sign-in menu (personal access token), then the token form:
+        the 2.x PAT or the 0.x API token go into the same ``api_token`` field.
+        """
         page = self.page
         page.goto(f"{self.url}/config/integrations/dashboard")
         self.wait_app()
@@ -86,14 +114,21 @@ class BrowserTest:
         # The form's description renders late: wait for it before the screenshot.
         expect(page.get_by_text("0.x, 1.x or 2.x", exact=False).first).to_be_visible()
         url_box.fill(self.args.sim_url)
-        self.shot("1-config-flow-form")
+        self.shot(f"{generation}-1-config-flow-url")
         page.get_by_role("button", name="Submit").click()
-        # The demo dashboard is 0.x: the next step asks for its API token.
+        if generation == "v2":
+            expect(page.get_by_text("is a Nezha 2.x dashboard", exact=False)).to_be_visible()
+            self.shot(f"{generation}-2-config-flow-auth-method")
+            page.get_by_text(PAT_OPTION, exact=True).click()
+            secret = self.args.pat
+            expect(page.get_by_text("nezha:inventory:read", exact=False).first).to_be_visible()
+        else:
+            secret = self.args.token
         # A password box: Chromium still gives it the textbox role (get_by_label finds nothing).
         token_box = page.get_by_role("textbox", name="API token")
         expect(token_box).to_be_visible()
-        token_box.fill(self.args.token)
-        self.shot("1b-config-flow-token")
+        token_box.fill(secret)
+        self.shot(f"{generation}-3-config-flow-token")
         page.get_by_role("button", name="Submit").click()
         title = self.args.sim_url.split("://", 1)[1].rstrip("/")
         # With one device the frontend says "Created configuration for <title>."; with more (the
@@ -106,20 +141,60 @@ class BrowserTest:
             expect(names).to_have_count(1 + len(DEMO_SERVERS))
             values = set(names.evaluate_all("boxes => boxes.map((box) => box.value)"))
             assert values == {title, *DEMO_SERVERS}, f"devices in the dialog: {sorted(values)}"
-        self.shot("2-config-flow-created")
+        self.shot(f"{generation}-4-config-flow-created")
         page.get_by_role("button", name=FINISH).click()
         expect(page.get_by_role("button", name=FINISH)).to_have_count(0)
 
-    def devices_listed(self) -> None:
+    def docs_image(
+        self, what: str, locator: Locator | None = None, height: int | None = None
+    ) -> None:
+        """Save one of the README's screenshots, if asked to.
+
+        Of one element, or of the page (only its top ``height`` pixels, if given).
+        """
+        if self.args.docs_images is None:
+            return
+        path = Path(self.args.docs_images) / DOCS_IMAGES[what]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if locator is not None:
+            locator.screenshot(path=str(path), animations="disabled")
+            return
+        clip = (
+            None
+            if height is None
+            else {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}
+        )
+        self.page.screenshot(path=str(path), animations="disabled", clip=clip)
+
+    def devices_listed(self, generation: str) -> None:
         """The demo servers are devices of the integration."""
         page = self.page
         page.goto(f"{self.url}/config/devices/dashboard?domain=nezha")
         self.wait_app()
         for server in DEMO_SERVERS:
             expect(page.get_by_text(server, exact=True).first).to_be_visible()
-        self.shot("3-devices")
+        self.shot(f"{generation}-5-devices")
+        if generation == "v2":
+            self.docs_image("devices", height=DEVICES_SHOT_HEIGHT)
 
-    def cpu_on_dashboard(self) -> None:
+    def device_page(self) -> None:
+        """A server's device page lists its sensors with values (CPU usage as a percentage)."""
+        page = self.page
+        page.get_by_text("web-1", exact=True).first.click()
+        expect(page).to_have_url(re.compile(r"/config/devices/device/"))
+        self.wait_app()
+        sensors = page.locator("ha-card").filter(has_text="CPU usage").first
+        expect(sensors).to_contain_text(PERCENT)
+        # Tall enough for the whole Sensors card (the page scrolls inside its own container).
+        page.set_viewport_size(DEVICE_PAGE_VIEWPORT)
+        try:
+            expect(sensors).to_contain_text("Upload speed")
+            self.shot("v2-6-device")
+            self.docs_image("device")
+        finally:
+            page.set_viewport_size(VIEWPORT)
+
+    def cpu_on_dashboard(self, generation: str) -> None:
         """The demo dashboard's entities card shows a server's CPU usage as a percentage."""
         page = self.page
         page.goto(f"{self.url}/nezha-demo/servers")
@@ -128,7 +203,22 @@ class BrowserTest:
         for server in ("web-1", "gpu-lab"):
             row = card.locator("hui-sensor-entity-row").filter(has_text=server)
             expect(row).to_contain_text(PERCENT)
-        self.shot("4-dashboard")
+        self.shot(f"{generation}-7-dashboard")
+        if generation == "v2":
+            metrics = page.locator("hui-entities-card").filter(has_text="GPU usage")
+            expect(metrics.locator("hui-sensor-entity-row").first).to_contain_text(PERCENT)
+            self.docs_image("card", metrics)
+
+    def switch_to_v0(self) -> None:
+        """Delete the 2.x entry (as its Delete does) and make the demo answer as 0.x."""
+        page = self.page
+        page.goto(f"{self.url}/config/integrations/integration/nezha", wait_until="commit")
+        self.wait_app()
+        assert page.evaluate(REMOVE_ENTRIES_JS) == 1, "the 2.x entry was not there to delete"
+        request = Request(f"{self.args.sim_url.rstrip('/')}/demo/generation/v0", method="POST")
+        with urlopen(request, timeout=10) as response:
+            answer = response.read().decode()
+        assert answer == "the demo answers as v0 now\n", answer
 
     def open_options(self) -> None:
         """Open the entry's options dialog from the integration's page."""
@@ -148,16 +238,16 @@ class BrowserTest:
         page.get_by_role("button", name="Submit").click()
         expect(page.get_by_text(SCAN_INTERVAL_ERROR)).to_be_visible()
         expect(page.get_by_text("is too small")).to_have_count(0)
-        self.shot("5-options-error")
+        self.shot("v2-8-options-error")
         box.fill(SAVED_INTERVAL)
         page.get_by_role("button", name="Submit").click()
         expect(page.get_by_text("Options successfully saved.")).to_be_visible()
         expect(page.get_by_text(SCAN_INTERVAL_ERROR)).to_have_count(0)
-        self.shot("6-options-saved")
+        self.shot("v2-9-options-saved")
         page.get_by_role("button", name="Finish").click()
         self.open_options()
         expect(page.get_by_role("spinbutton", name=SCAN_INTERVAL)).to_have_value(SAVED_INTERVAL)
-        self.shot("7-options-kept")
+        self.shot("v2-10-options-kept")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,18 +259,27 @@ def run(args: argparse.Namespace) -> int:
         browser = playwright.chromium.launch(
             executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, reduced_motion="reduce", locale="en-US"
-        )
+        context = browser.new_context(viewport=VIEWPORT, reduced_motion="reduce", locale="en-US")
         context.set_default_timeout(STEP_TIMEOUT_MS)
         expect.set_options(timeout=STEP_TIMEOUT_MS)
         test = BrowserTest(context.new_page(), args)
         steps: list[tuple[str, Callable[[], None]]] = [
             ("log in", test.log_in),
-            ("add the integration through the UI", test.add_integration),
-            ("demo servers are devices", test.devices_listed),
-            ("CPU usage on the dashboard", test.cpu_on_dashboard),
-            ("options: a translated error, then saved", test.options),
+            (
+                "2.x: add the integration through the UI with a PAT",
+                partial(test.add_integration, "v2"),
+            ),
+            ("2.x: demo servers are devices", partial(test.devices_listed, "v2")),
+            ("2.x: a server's device page", test.device_page),
+            ("2.x: CPU usage on the dashboard", partial(test.cpu_on_dashboard, "v2")),
+            ("2.x: options: a translated error, then saved", test.options),
+            ("0.x: the 2.x entry deleted, the demo answers as 0.x", test.switch_to_v0),
+            (
+                "0.x: add the integration through the UI with a token",
+                partial(test.add_integration, "v0"),
+            ),
+            ("0.x: demo servers are devices", partial(test.devices_listed, "v0")),
+            ("0.x: CPU usage on the dashboard", partial(test.cpu_on_dashboard, "v0")),
         ]
         for number, (name, step) in enumerate(steps, 1):
             started = time.monotonic()
@@ -213,11 +312,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Real-browser test of the Nezha integration.")
     parser.add_argument("--url", default="http://127.0.0.1:8123", help="Home Assistant")
     parser.add_argument("--sim-url", default="http://127.0.0.1:8008", help="the simulator")
-    parser.add_argument("--token", required=True, help="the simulator's API token")
+    parser.add_argument("--token", required=True, help="the simulator's 0.x API token")
+    parser.add_argument("--pat", required=True, help="the simulator's 2.x personal access token")
     parser.add_argument("--user", default="demo")
     parser.add_argument("--password", default="demo-password-1")
     parser.add_argument("--artifacts", default="artifacts/e2e", help="screenshots go here")
     parser.add_argument("--chromium", default=CHROMIUM, help="the Chromium to drive")
+    parser.add_argument("--docs-images", help="also write the README's screenshots here")
     return run(parser.parse_args())
 
 
