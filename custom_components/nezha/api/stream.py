@@ -78,14 +78,9 @@ class NezhaServerStream:
             if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                 # CLOSE, CLOSING, CLOSED, ERROR: the dashboard closes with a TCP close.
                 raise NezhaStreamError(_ended(message))
-            try:
-                payload = json.loads(message.data, parse_constant=lambda _: None)
-            except ValueError, RecursionError:
-                raise NezhaStreamError("the dashboard sent a frame that is not JSON") from None
-            if not isinstance(payload, dict):
-                raise NezhaStreamError("the dashboard sent a frame that is not a JSON object")
+            frame = decode_frame(message.data)
             self.frames_received += 1
-            yield parse_stream_frame(payload)
+            yield frame
 
     async def close(self) -> None:
         """Close within ``CLOSE_TIMEOUT`` however the frames keep coming (the close is unanswered)."""
@@ -120,6 +115,17 @@ async def open_server_stream(
         text = redact(f"{type(err).__name__}: {err}", (authorization, *secrets))
         raise NezhaStreamError(text) from None
     return NezhaServerStream(socket)
+
+
+def decode_frame(data: str | bytes) -> StreamFrame:
+    """One frame's text as the models; ``NezhaStreamError`` if it is no JSON object."""
+    try:
+        payload = json.loads(data, parse_constant=lambda _: None)
+    except ValueError, RecursionError:
+        raise NezhaStreamError("the dashboard sent a frame that is not JSON") from None
+    if not isinstance(payload, dict):
+        raise NezhaStreamError("the dashboard sent a frame that is not a JSON object")
+    return parse_stream_frame(payload)
 
 
 def _ended(message: aiohttp.WSMessage) -> str:
