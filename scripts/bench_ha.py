@@ -12,6 +12,14 @@ thread's CPU time while the poll runs, state writes and their listeners included
 ``ceil(servers / concurrency) x latency``, the integration's own memory per server (tracemalloc:
 what a servers poll and a monitor round allocate and keep, from the client and the coordinators)
 and the process's RSS (printed only: read after the tracemalloc snapshot, Home Assistant included).
+
+Then this checkout alone, live (``push:`` rows): the same fleet shown as a 2.x dashboard that
+streams a frame every ``--frame-ms`` (333 ms) with every value of every server changed before each
+frame (the worst case: real agents report every ~3 s, so many frames repeat), and
+``scan_interval`` = ``--push-scan`` (5 s), i.e. 15 frames a window as with 2 s frames and the
+default 30 s. Timed: a frame's decoding and comparison (CPU per frame, and as a share of one core
+at the dashboard's one frame per 2 s), all loop CPU per frame (entity updates included), and state
+writes per window beside a changed poll's.
 """
 
 from __future__ import annotations
@@ -82,6 +90,12 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
         return True
 
     result: dict[str, Any] = {"servers": args.servers}
+    if args.push:
+        data = {CONF_URL: args.url, CONF_API_TOKEN: args.token, CONF_VERIFY_SSL: True, "api": "v2"}
+        options = {"scan_interval": args.push_scan}
+    else:
+        data = {CONF_URL: args.url, CONF_API_TOKEN: args.token, CONF_VERIFY_SSL: True, "api": "v0"}
+        options = {}
     with (
         mock_storage(),
         tempfile.TemporaryDirectory() as config_dir,
@@ -101,16 +115,7 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
     ):
         async with async_test_home_assistant(config_dir=config_dir) as hass:
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)  # what enable_custom_integrations does
-            entry = MockConfigEntry(
-                domain="nezha",
-                title="bench",
-                data={
-                    CONF_URL: args.url,
-                    CONF_API_TOKEN: args.token,
-                    CONF_VERIFY_SSL: True,
-                    "api": "v0",
-                },
-            )
+            entry = MockConfigEntry(domain="nezha", title="bench", data=data, options=options)
             entry.add_to_hass(hass)
             start = time.perf_counter()
             assert await hass.config_entries.async_setup(entry.entry_id)
@@ -120,6 +125,10 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
             for kind in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED):
                 hass.bus.async_listen(kind, count, event_filter=every)
             servers, monitors = entry.runtime_data.servers, entry.runtime_data.monitors
+            if args.push:
+                result |= await measure_push(hass, entry, args, lambda: writes)
+                await hass.config_entries.async_unload(entry.entry_id)
+                return result
 
             async def measure(refresh: Any) -> tuple[float, int, float, float]:
                 """Loop CPU, writes, wall time and simulator CPU of one refresh."""
@@ -180,7 +189,80 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def run_worker(code: Path, server: dict[str, str], n: int, args: argparse.Namespace) -> Any:
+async def measure_push(
+    hass: Any, entry: Any, args: argparse.Namespace, writes: Any
+) -> dict[str, Any]:
+    """Loop CPU and state writes while the stream sends a frame every ``args.frame_ms``.
+
+    Every value of every server changes before each frame (bench_server.py), so each frame makes
+    every server's entities due; they are told at most once per ``scan_interval`` window. Timed
+    apart: decoding a frame (JSON and models) and comparing it with the data held, i.e.
+    ``decode_frame`` plus ``async_apply_frame`` less the entity updates it calls.
+    """
+    from custom_components.nezha.api import stream as stream_module
+
+    live = entry.runtime_data.live
+    coordinator = entry.runtime_data.servers
+    decode_cpu = apply_cpu = listeners_cpu = 0.0
+    decode, apply, listeners = (
+        stream_module.decode_frame,
+        coordinator.async_apply_frame,
+        coordinator.async_update_listeners,
+    )
+
+    def timed_decode(data: Any) -> Any:
+        nonlocal decode_cpu
+        start = time.thread_time()
+        try:
+            return decode(data)
+        finally:
+            decode_cpu += time.thread_time() - start
+
+    def timed_apply(frame: Any) -> None:
+        nonlocal apply_cpu
+        start = time.thread_time()
+        try:
+            apply(frame)
+        finally:
+            apply_cpu += time.thread_time() - start
+
+    def timed_listeners() -> None:
+        nonlocal listeners_cpu
+        start = time.thread_time()
+        try:
+            listeners()
+        finally:
+            listeners_cpu += time.thread_time() - start
+
+    deadline = time.monotonic() + 30
+    while live.state.connected_since is None:
+        if time.monotonic() > deadline:
+            raise SystemExit("bench: the stream did not connect")
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(args.push_scan)  # a first window, with the set-up's writes in it
+    stream_module.decode_frame = timed_decode
+    coordinator.async_apply_frame = timed_apply
+    coordinator.async_update_listeners = timed_listeners
+    frames_before, writes_before = live.state.frames_received, writes()
+    cpu, wall = time.thread_time(), time.perf_counter()
+    await asyncio.sleep(args.push_scan * args.push_windows)
+    cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    frames = live.state.frames_received - frames_before
+    stream_module.decode_frame = decode
+    windows = wall / args.push_scan
+    parse_compare_ms = (decode_cpu + apply_cpu - listeners_cpu) * 1e3 / max(frames, 1)
+    return {
+        "push_frames": frames,
+        "push_parse_compare_ms": parse_compare_ms,
+        "push_core_percent": parse_compare_ms / 2000 * 100,
+        "push_loop_cpu_ms": cpu * 1e3 / max(frames, 1),
+        "push_writes_per_window": (writes() - writes_before) / windows,
+    }
+
+
+def run_worker(
+    code: Path, server: dict[str, str], n: int, args: argparse.Namespace, *, push: bool = False
+) -> Any:
     """One code tree at one fleet size, in a fresh process with that tree first on sys.path."""
     command = [
         sys.executable,
@@ -200,6 +282,11 @@ def run_worker(code: Path, server: dict[str, str], n: int, args: argparse.Namesp
         str(args.polls),
         "--rounds",
         str(args.rounds),
+        "--push-scan",
+        str(args.push_scan),
+        "--push-windows",
+        str(args.push_windows),
+        *(["--push"] if push else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=code)
     if done.returncode != 0:
@@ -210,7 +297,7 @@ def run_worker(code: Path, server: dict[str, str], n: int, args: argparse.Namesp
 
 def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[str, int]) -> None:
     """One fleet's figures, baseline and now side by side."""
-    names = list(rows)
+    names = [name for name in rows if name != "push"]
     first = rows[names[0]]
     print(
         f"\nN = {n} servers, {first['entities']} entities, {latency:g} ms per request", flush=True
@@ -239,6 +326,30 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
     add("simulator CPU ms: unchanged poll", "{:.1f}", "unchanged_sim_cpu_ms")
     add("simulator CPU ms: monitor round", "{:.0f}", "round_sim_cpu_ms")
     add("set-up s", "{:.1f}", "setup_s")
+    if push := rows.get("push"):
+
+        def push_row(label: str, value: str) -> None:
+            lines.append((label, *(value if name == "now" else "–" for name in names)))
+
+        push_row("push: frames measured", f"{push['push_frames']}")
+        push_row("push: frame parse + compare ms", f"{push['push_parse_compare_ms']:.1f}")
+        push_row("push: % of one core (a frame per 2 s)", f"{push['push_core_percent']:.2f}")
+        push_row("push: loop CPU ms per frame (all)", f"{push['push_loop_cpu_ms']:.1f}")
+        push_row(
+            "push: state writes per scan_interval",
+            f"{push['push_writes_per_window']:.0f}",
+        )
+        lines.append(
+            (
+                "poll: state writes per scan_interval",
+                *(f"{rows[name]['changed_writes']:.0f}" for name in names),
+            )
+        )
+        # One window per scan_interval: at the default 30 s, two windows a minute.
+        push_row(
+            "push: state writes/min at scan_interval 30 s",
+            f"{push['push_writes_per_window'] * 2:.0f}",
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     for line in lines:
         print(
@@ -275,6 +386,9 @@ def driver(args: argparse.Namespace) -> int:
         for n in args.servers:
             asyncio.run(control(info["control"], f"/fleet?servers={n}&points={args.points}"))
             rows = {name: run_worker(tree, info, n, args) for name, tree in trees.items()}
+            streamed = asyncio.run(control(info["control"], f"/stream?frame_ms={args.frame_ms}"))
+            rows["push"] = run_worker(ROOT, info | streamed, n, args, push=True)
+            rows["push"]["push_scan"] = args.push_scan
             table(n, args.latency, rows, limits)
     finally:
         if server.stdin is not None:
@@ -293,6 +407,10 @@ def parse_args() -> argparse.Namespace:
     add("--rounds", type=int, default=2, help="monitor rounds measured (2)")
     add("--points", type=int, default=1440, help="points per monitor series (1440: 24 h)")
     add("--baseline", default="0186942", help="the baseline commit (0186942)")
+    add("--frame-ms", type=float, default=2000 / 6, help="ms between stream frames (333)")
+    add("--push-scan", type=float, default=5.0, help="scan_interval s of the push run (5)")
+    add("--push-windows", type=int, default=4, help="scan_interval windows measured (4)")
+    add("--push", action="store_true", help=argparse.SUPPRESS)
     add("--baseline-tree", default=str(DEFAULT_BASELINE), help="its worktree")
     add("--worker", action="store_true", help=argparse.SUPPRESS)
     for hidden in ("--code", "--url", "--control", "--token"):

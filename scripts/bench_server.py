@@ -7,8 +7,12 @@ and routes) from bodies encoded once per change, so the dashboard is never the b
 figures measured on the other side are the integration's. A second port takes the commands:
 
     POST /fleet?servers=N&points=1440    N real-shaped servers, 2 ping monitors with a 24 h series
+                                         (a 0.x dashboard again, not streaming)
     POST /latency?ms=20                  wait this long before answering each request
     POST /change                         change every value of every server (one new details body)
+    POST /stream?frame_ms=333            show the fleet as a 2.x dashboard streaming a frame every
+                                         333 ms, every value of every server changed before each
+                                         frame (the worst case); returns an access token for it
     POST /reset                          restart the in-flight maximum and the request count
     GET  /stats                          {"cpu_s", "requests", "in_flight_max"} of this process
 """
@@ -114,7 +118,17 @@ class BenchSimulator(NezhaSimulator):
 def control_app(sim: BenchSimulator) -> web.Application:
     """The commands of the module docstring."""
 
+    changing: list[asyncio.Task[None]] = []
+    """The task changing the fleet before each frame, while it streams."""
+
+    def stop_streaming() -> None:
+        for task in changing:
+            task.cancel()
+        changing.clear()
+        sim.generation = "v0"
+
     async def fleet(request: web.Request) -> web.Response:
+        stop_streaming()
         sim.build(int(request.query["servers"]), int(request.query.get("points", "1440")))
         return web.json_response({"servers": len(sim.servers)})
 
@@ -125,6 +139,20 @@ def control_app(sim: BenchSimulator) -> web.Application:
     async def change(_: web.Request) -> web.Response:
         sim.change_everything()
         return web.json_response({"generation": sim.generation_count})
+
+    async def change_before_each_frame(interval: float) -> None:
+        while True:
+            sim.change_everything()
+            await asyncio.sleep(interval)
+
+    async def stream(request: web.Request) -> web.Response:
+        interval = float(request.query.get("frame_ms", "333")) / 1000
+        stop_streaming()
+        sim.generation = "v2"
+        sim.frame_interval = interval
+        pat = sim.create_pat(("nezha:inventory:read", "nezha:service:read"))
+        changing.append(asyncio.create_task(change_before_each_frame(interval)))
+        return web.json_response({"token": pat})
 
     async def reset(_: web.Request) -> web.Response:
         sim.requests.clear()
@@ -144,6 +172,7 @@ def control_app(sim: BenchSimulator) -> web.Application:
     app.router.add_post("/fleet", fleet)
     app.router.add_post("/latency", latency)
     app.router.add_post("/change", change)
+    app.router.add_post("/stream", stream)
     app.router.add_post("/reset", reset)
     app.router.add_get("/stats", stats)
     return app
