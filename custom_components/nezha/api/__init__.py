@@ -8,9 +8,10 @@ says from a URL alone which one a dashboard needs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .auth import Login
+from .billing import parse_billing
 from .detect import Detection, async_detect
 from .errors import (
     NezhaAuthError,
@@ -23,14 +24,20 @@ from .errors import (
     NezhaUnsupportedVersionError,
 )
 from .models import (
+    AlertRule,
+    Billing,
+    CycleUsage,
     Host,
     Monitor,
     MonitorPoint,
     MonitorsSnapshot,
     Server,
     ServersSnapshot,
+    ServicesSnapshot,
+    ServiceStats,
     Status,
     Temperature,
+    TrafficCycle,
 )
 from .v0 import NezhaV0Client
 from .v1 import API_V1, API_V2, NezhaV1Client
@@ -59,6 +66,20 @@ class NezhaClient(Protocol):
         """Return one server's ping monitors: each one's newest round and series size."""
 
 
+@runtime_checkable
+class NezhaServicesClient(Protocol):
+    """A client of a dashboard with ``/service`` (1.x and 2.x; 0.x has none).
+
+    The integration asks ``isinstance(client, NezhaServicesClient)`` rather than the generation.
+    """
+
+    async def async_get_services(self) -> ServicesSnapshot:
+        """Return every visible monitor's 30-day summary and every traffic cycle."""
+
+    async def async_get_alert_rules(self) -> Mapping[int, AlertRule]:
+        """Return the alert rules (what each traffic cycle counts: in, out or both)."""
+
+
 API_V0 = NezhaV0Client.api_version
 SUPPORTED_APIS = (API_V0, API_V1, API_V2)
 
@@ -82,6 +103,9 @@ __all__ = [
     "API_V1",
     "API_V2",
     "SUPPORTED_APIS",
+    "AlertRule",
+    "Billing",
+    "CycleUsage",
     "Detection",
     "Host",
     "Login",
@@ -96,13 +120,18 @@ __all__ = [
     "NezhaPermissionError",
     "NezhaRealIpHeaderError",
     "NezhaResponseError",
+    "NezhaServicesClient",
     "NezhaUnsupportedVersionError",
     "NezhaV0Client",
     "NezhaV1Client",
     "Server",
     "ServersSnapshot",
+    "ServiceStats",
+    "ServicesSnapshot",
     "Status",
     "Temperature",
+    "TrafficCycle",
     "async_detect",
     "create_client",
+    "parse_billing",
 ]
