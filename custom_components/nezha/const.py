@@ -52,3 +52,20 @@ MONITOR_ENTITY_KEYS: Final[dict[Platform, str]] = {
     Platform.BINARY_SENSOR: "monitor_reachable",
 }
 """The entities each ping monitor has, by platform (their keys are part of the unique id)."""
+
+SERVER_LIST_REFRESH: Final = timedelta(minutes=5)
+"""How often lists that rarely change are read again over REST (alert rules, for a cycle's direction)."""
+
+SERVICE_ENTITY_KEYS: Final[dict[Platform, tuple[str, ...]]] = {
+    Platform.SENSOR: ("service_uptime_30d", "service_delay"),
+    Platform.BINARY_SENSOR: ("service_up",),
+}
+"""The entities each monitor of ``/service`` has on the dashboard device, by platform."""
+
+CYCLE_ENTITY_KEYS: Final = (
+    "transfer_cycle_used",
+    "transfer_cycle_quota",
+    "transfer_cycle_usage",
+    "transfer_cycle_end",
+)
+"""The sensors each traffic cycle has on each server's device it covers."""

@@ -59,6 +59,7 @@ from .dispatch import ServerDispatchCoordinator
 
 if TYPE_CHECKING:
     from .monitors import NezhaMonitorCoordinator
+    from .services import NezhaServicesCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class NezhaRuntimeData:
     servers: NezhaServerCoordinator
     monitors: NezhaMonitorCoordinator | None
     dashboard_device_id: str
+    services: NezhaServicesCoordinator | None = None
+    """``/service`` (1.x/2.x): availability and traffic cycles; None on 0.x or when turned off."""
 
 
 type NezhaConfigEntry = ConfigEntry[NezhaRuntimeData]
@@ -147,15 +150,15 @@ def update_failed(err: NezhaError) -> UpdateFailed:
     )
 
 
-def track_presence(
-    previous_absent: dict[int, int], previous_ids: Collection[int], current_ids: Collection[int]
-) -> tuple[dict[int, int], set[int]]:
+def track_presence[IdT](
+    previous_absent: dict[IdT, int], previous_ids: Collection[IdT], current_ids: Collection[IdT]
+) -> tuple[dict[IdT, int], set[IdT]]:
     """Count consecutive successful polls each known id has been missing from.
 
     Returns the ids still missing (with their count) and those missing long enough to remove.
     """
-    absent: dict[int, int] = {}
-    gone: set[int] = set()
+    absent: dict[IdT, int] = {}
+    gone: set[IdT] = set()
     for missing_id in (set(previous_ids) | previous_absent.keys()) - set(current_ids):
         count = previous_absent.get(missing_id, 0) + 1
         if count >= STALE_AFTER_POLLS:
