@@ -126,7 +126,7 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
     NezhaServiceSensorEntityDescription(
         key="service_delay",
         translation_key="service_delay",
-        device_class=SensorDeviceClass.DURATION,
+        # No duration device class: the ping-monitor blueprint picks latency sensors by it.
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTime.MILLISECONDS,
         suggested_display_precision=1,
