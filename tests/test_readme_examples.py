@@ -39,6 +39,7 @@ DEMO_TITLE = "127.0.0.1:8008"
 ENTITY_ID = re.compile(r"\b(?:sensor|binary_sensor)\.[a-z0-9_]+")
 ACTION = re.compile(r"\baction: ([a-z_]+\.[a-z0-9_]+)")
 CARD_TYPES = {"entities", "history-graph", "gauge"}
+V2_SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:alertrule:read")
 """The card types the READMEs show; the frontend, not Home Assistant, has their schemas."""
 
 
@@ -90,12 +91,25 @@ async def demo(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
         await sim.stop()
 
 
-def demo_entry(sim: NezhaSimulator) -> MockConfigEntry:
-    """The entry scripts/develop adds, titled as it is there (the device names follow it)."""
+def demo_entry(sim: NezhaSimulator, generation: str = "v0") -> MockConfigEntry:
+    """The entry scripts/develop adds, titled as it is there (the device names follow it).
+
+    ``v2``: the same demo fleet served as 2.x, with an access token of every read scope: the
+    examples of traffic cycles, billing and services name its entities (0.x has none of them).
+    """
+    token = TOKEN
+    if generation == "v2":
+        sim.generation = "v2"
+        token = sim.create_pat(V2_SCOPES)
     return MockConfigEntry(
         domain=DOMAIN,
         title=DEMO_TITLE,
-        data={CONF_URL: sim.url, CONF_API_TOKEN: TOKEN, CONF_VERIFY_SSL: True, CONF_API: "v0"},
+        data={
+            CONF_URL: sim.url,
+            CONF_API_TOKEN: token,
+            CONF_VERIFY_SSL: True,
+            CONF_API: generation,
+        },
     )
 
 
@@ -122,9 +136,11 @@ def test_every_block_is_a_known_kind(readme_name: str) -> None:
         "automation",
         "automation",
         "automation",
+        "automation",
         "entities",
         "history-graph",
         "gauge",
+        "entities",
         "logger",
     ]
 
@@ -170,8 +186,11 @@ def test_cards_and_logger(readme_name: str) -> None:
 async def test_names_exist_in_the_demo(
     hass: HomeAssistant, demo: NezhaSimulator, readme_name: str
 ) -> None:
-    """Each entity ID and action outside placeholder lines exists once the demo is set up."""
-    await setup_entry(hass, demo_entry(demo))
+    """Each entity ID and action outside placeholder lines exists once the demo is set up.
+
+    As 2.x: it has every entity of the 0.x demo (same IDs) and those only 1.x/2.x have.
+    """
+    await setup_entry(hass, demo_entry(demo, "v2"))
     assert await async_setup_component(hass, "persistent_notification", {})
     entity_ids: set[str] = set()
     actions: set[str] = set()
@@ -210,6 +229,11 @@ def _nas_back(sim: NezhaSimulator) -> None:
     sim.bring_online(server_id(sim, "nas"))
 
 
+def _web_1_traffic_high(sim: NezhaSimulator) -> None:
+    (rule,) = sim.alert_rules
+    sim.set_cycle_transfer(rule, server_id(sim, "web-1"), int(10 * 1024**4 * 0.9671))
+
+
 @dataclass(frozen=True)
 class Driver:
     """How to make an example's trigger happen in the demo."""
@@ -219,6 +243,8 @@ class Driver:
     cause: Callable[[NezhaSimulator], None]
     expected: str
     """What the rendered message must contain."""
+    generation: str = "v0"
+    """The demo's generation the example needs (1.x/2.x features: ``v2``)."""
 
 
 DRIVERS = {
@@ -227,6 +253,9 @@ DRIVERS = {
     "binary_sensor.web_1_icmp_1_1_1_1_reachable": Driver(None, _web_1_ping_fails, "1.1.1.1"),
     # nas is offline in the demo: it comes back first so that the problem sensor can turn on.
     "binary_sensor.127_0_0_1_8008_server_offline": Driver(_nas_back, _nas_goes_offline, "nas"),
+    "sensor.web_1_monthly_10_tib_traffic_usage": Driver(
+        None, _web_1_traffic_high, "96.7 %", generation="v2"
+    ),
 }
 
 
@@ -246,7 +275,7 @@ async def test_automation_fires_in_the_demo(
     driver = DRIVERS[entity_id]
     if driver.before is not None:
         driver.before(demo)
-    await setup_entry(hass, demo_entry(demo))
+    await setup_entry(hass, demo_entry(demo, driver.generation))
     (action,) = block.config["actions"]
     calls = async_mock_service(hass, *action["action"].split("."))
     assert await async_setup_component(
