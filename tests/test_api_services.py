@@ -17,6 +17,7 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.nezha.api import (
+    NezhaResponseError,
     NezhaServicesClient,
     NezhaV0Client,
     NezhaV1Client,
@@ -227,6 +228,18 @@ def test_billing_unknown_cycle_does_not_roll() -> None:
     assert billing is not None
     assert billing.expiry == datetime(2026, 1, 31, tzinfo=UTC)
     assert billing.cycle == "fortnight"
+
+
+def test_billing_past_year_9999_is_ignored() -> None:
+    """A renewal that would end after what a date can hold is no usable expiry."""
+    for cycle in ("Month", "Day"):
+        late = note(endDate="9999-12-31T00:00:00Z", autoRenewal="1", cycle=cycle)
+        assert parse_billing(late, datetime(9999, 12, 31, 12, tzinfo=UTC)) is None
+
+
+def test_services_of_another_shape() -> None:
+    with pytest.raises(NezhaResponseError):
+        parse_services(["services"], None)
 
 
 def test_billing_never_expires() -> None:

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import CONF_API_TOKEN, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -284,6 +285,40 @@ async def test_billing_rolls_forward_with_auto_renewal(
     assert renewing.attributes["cycle"] == "month"
 
 
+async def test_note_that_stops_carrying_billing(
+    hass: HomeAssistant, world: NezhaSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The sensor stays, unknown and without attributes, when the note loses its terms."""
+    await setup_entry(hass, entry_for(world, "v2", scopes=ALL_SCOPES))
+    world.server(2).public_note = "moved to another provider"
+    await poll(hass, freezer)
+    billing = hass.states.get("sensor.vps_hk_billing_expiry")
+    assert billing.state == STATE_UNKNOWN
+    assert "amount" not in billing.attributes
+
+
+async def test_alert_rules_failing_keep_the_last_directions(
+    hass: HomeAssistant, world: NezhaSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A failed re-read keeps the directions; a refused token there asks for a new one."""
+    entry = entry_for(world, "v2", scopes=ALL_SCOPES)
+    await setup_entry(hass, entry)
+    world.fail_next(path="/api/v1/alert-rule")
+    await poll(hass, freezer, 5 * 60)
+    assert hass.states.get(USED).attributes["direction"] == "out"
+    assert requests_to(world, "/api/v1/alert-rule") == 2
+
+    world.fail_next(
+        path="/api/v1/alert-rule",
+        status=401,
+        body='{"error":"ApiErrorUnauthorized: invalid api token"}',
+        content_type="application/json",
+    )
+    await poll(hass, freezer, 5 * 60)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
 async def test_other_notes_are_ignored_silently(
     hass: HomeAssistant, world: NezhaSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -415,3 +450,31 @@ async def test_0x_has_no_service_requests(hass: HomeAssistant, world: NezhaSimul
     assert requests_to(world, "/api/v1/service") == 0
     assert hass.states.get(PING_UP) is None
     assert hass.states.get("sensor.gpu_box_billing_expiry") is None
+
+
+async def test_server_leaving_and_rejoining_the_group_gets_its_cycle_sensors_back(
+    hass: HomeAssistant,
+    world: NezhaSimulator,
+    freezer: FrozenDateTimeFactory,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The device goes after three polls without the server; back in the group, so are its sensors."""
+    groups = {name: group_id for group_id, name, _ in world.server_groups()}
+    await setup_entry(
+        hass,
+        entry_for(
+            world,
+            "v2",
+            scopes=ALL_SCOPES,
+            **{CONF_GROUP_ID: groups["prod"], CONF_GROUP_NAME: "prod"},
+        ),
+    )
+    vps_used = "sensor.vps_hk_monthly_1_tib_traffic_used"
+    assert state(hass, vps_used) == "10.0"
+    world.set_tag(2, "lab")
+    for _ in range(3):
+        await poll(hass, freezer)
+    assert entity_registry.async_get(vps_used) is None
+    world.set_tag(2, "prod")
+    await poll(hass, freezer, 60)
+    assert state(hass, vps_used) == "10.0"

@@ -46,8 +46,12 @@ def async_track_cycle_entities(
     def sync(server_ids: Collection[int] | None) -> None:
         data = services.data
         tracked = data.tracked_cycle_keys
-        for key in added.keys() - tracked:
-            del added[key]  # gone for good: its sensors were removed
+        server_ids_tracked = servers.data.tracked_ids
+        for key in list(added):
+            # Gone for good (its sensors were removed), or its server's device went with them
+            # (left the group): either way a return creates them anew.
+            if key not in tracked or key[1] not in server_ids_tracked:
+                del added[key]
         new_entities: list[Entity] = []
         for rule_id, cycle in data.cycles.items():
             for server_id, usage in cycle.servers.items():
