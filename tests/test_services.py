@@ -93,6 +93,14 @@ def world(fleet: NezhaSimulator, freezer: FrozenDateTimeFactory) -> NezhaSimulat
     return fleet
 
 
+def prod_entry(sim: NezhaSimulator) -> MockConfigEntry:
+    """An entry for the server group "prod" (vps-hk and new-node; gpu-box is in "lab")."""
+    groups = {name: group_id for group_id, name, _ in sim.server_groups()}
+    return entry_for(
+        sim, "v2", scopes=ALL_SCOPES, **{CONF_GROUP_ID: groups["prod"], CONF_GROUP_NAME: "prod"}
+    )
+
+
 def new_entities(hass: HomeAssistant, entity_registry: er.EntityRegistry) -> dict[str, Any]:
     """Every entity of this feature: entity id -> unique id, state and attributes."""
     view: dict[str, Any] = {}
@@ -247,16 +255,7 @@ async def test_cycles_and_billing_follow_the_chosen_group(
     hass: HomeAssistant, world: NezhaSimulator
 ) -> None:
     """An entry for group "prod" has no cycle or billing entity of the lab's gpu-box."""
-    groups = {name: group_id for group_id, name, _ in world.server_groups()}
-    await setup_entry(
-        hass,
-        entry_for(
-            world,
-            "v2",
-            scopes=ALL_SCOPES,
-            **{CONF_GROUP_ID: groups["prod"], CONF_GROUP_NAME: "prod"},
-        ),
-    )
+    await setup_entry(hass, prod_entry(world))
     assert state(hass, "sensor.vps_hk_monthly_1_tib_traffic_used") == "10.0"
     assert state(hass, "sensor.vps_hk_billing_expiry") == "2026-02-12T16:00:00+00:00"
     assert hass.states.get(USED) is None
@@ -459,16 +458,7 @@ async def test_server_leaving_and_rejoining_the_group_gets_its_cycle_sensors_bac
     entity_registry: er.EntityRegistry,
 ) -> None:
     """The device goes after three polls without the server; back in the group, so are its sensors."""
-    groups = {name: group_id for group_id, name, _ in world.server_groups()}
-    await setup_entry(
-        hass,
-        entry_for(
-            world,
-            "v2",
-            scopes=ALL_SCOPES,
-            **{CONF_GROUP_ID: groups["prod"], CONF_GROUP_NAME: "prod"},
-        ),
-    )
+    await setup_entry(hass, prod_entry(world))
     vps_used = "sensor.vps_hk_monthly_1_tib_traffic_used"
     assert state(hass, vps_used) == "10.0"
     world.set_tag(2, "lab")
