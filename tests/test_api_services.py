@@ -17,6 +17,7 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.nezha.api import (
+    NezhaPermissionError,
     NezhaResponseError,
     NezhaServicesClient,
     NezhaV0Client,
@@ -26,6 +27,7 @@ from custom_components.nezha.api import (
 )
 from custom_components.nezha.api.billing import CYCLES, add_months
 from custom_components.nezha.api.services_parse import parse_alert_rules, parse_services
+from nezha_simulator import NezhaSimulator
 
 from .fake_dashboard import PAT, SIGNED_IN, FakeDashboard
 from .test_api_v1_properties import (
@@ -317,3 +319,29 @@ async def test_only_1x_2x_clients_read_services(http: aiohttp.ClientSession) -> 
     """The integration asks for the capability, not the generation."""
     assert isinstance(NezhaV1Client(http, "http://x", PAT, api_version="v2"), NezhaServicesClient)
     assert not isinstance(NezhaV0Client(http, "http://x", "t" * 32), NezhaServicesClient)
+
+
+async def test_simulated_2x_dashboard(
+    simulator: NezhaSimulator, http: aiohttp.ClientSession
+) -> None:
+    """Against the simulator: cycles per viewer, directions, and the alert-rule scope by name."""
+    simulator.generation = "v2"
+    simulator.add_server("hk-01")
+    simulator.add_server("sg-01")
+    rule = simulator.add_cycle_rule(
+        "Monthly", kind="transfer_in_cycle", max_bytes=1000, cycle_start=NOW - timedelta(days=3)
+    )
+    simulator.set_cycle_transfer(rule, 1, 100)
+    simulator.set_cycle_transfer(rule, 2, 200)
+    service_scopes = ("nezha:inventory:read", "nezha:service:read")
+    limited = simulator.create_pat(service_scopes, server_ids=[2])
+    client = NezhaV1Client(http, simulator.url, limited, api_version="v2")
+    snapshot = await client.async_get_services()
+    assert list(snapshot.cycles[rule].servers) == [2]  # the whitelist filters the cycle
+    assert snapshot.cycles[rule].servers[2].quota == 1000
+    with pytest.raises(NezhaPermissionError) as denied:
+        await client.async_get_alert_rules()
+    assert denied.value.scope == "nezha:alertrule:read"
+    full = simulator.create_pat((*service_scopes, "nezha:alertrule:read"))
+    rules = await NezhaV1Client(http, simulator.url, full, api_version="v2").async_get_alert_rules()
+    assert rules[rule].direction == "in"
