@@ -109,6 +109,7 @@ async def test_servers_parsed_into_models(fake: FakeDashboard, http: aiohttp.Cli
             temperatures=(Temperature("coretemp_package_id_0", 47.0),),
             gpu_usage=(12.5, 80.0),
         ),
+        public_note='{"billingDataMod":{}}',
     )
     assert snapshot.servers[4] == Server(id=4, name="clever-heron")
     assert snapshot.dashboard_time is not None

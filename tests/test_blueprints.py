@@ -39,6 +39,8 @@ READMES = ("README.md", "README.zh-Hans.md")
 BLUEPRINT_INPUTS = {
     "server_offline.yaml": {"online_sensors", "grace_period", "notify_actions"},
     "monitor_unreachable.yaml": {"latency_sensors", "grace_period", "notify_actions"},
+    "traffic_cycle_above.yaml": {"usage_sensors", "threshold", "notify_actions"},
+    "server_renewal_within.yaml": {"expiry_sensors", "days", "check_time", "notify_actions"},
 }
 """Each blueprint's inputs, as the README's tables list them."""
 
@@ -162,6 +164,12 @@ ENTITY_FILTERS = {
         "domain": ["sensor"],
         "device_class": ["duration"],
     },
+    "traffic_cycle_above.yaml": {"integration": DOMAIN, "domain": ["sensor"]},
+    "server_renewal_within.yaml": {
+        "integration": DOMAIN,
+        "domain": ["sensor"],
+        "device_class": ["timestamp"],
+    },
 }
 
 
@@ -173,7 +181,8 @@ def test_entity_input_filter(name: str) -> None:
     config = inputs[entity_key]["selector"]["entity"]
     assert config["multiple"] is True
     assert config["filter"] == [ENTITY_FILTERS[name]]
-    assert "duration" in inputs["grace_period"]["selector"]
+    if "grace_period" in inputs:
+        assert "duration" in inputs["grace_period"]["selector"]
     assert "action" in inputs["notify_actions"]["selector"]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 import json
 
+from homeassistant.const import CONF_API_TOKEN
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -16,6 +18,7 @@ from yarl import URL
 from nezha_simulator import NezhaSimulator
 
 from .conftest import TOKEN, setup_entry
+from .test_generations import INVENTORY_SCOPE, SERVICE_SCOPE, entry_for
 
 
 async def test_diagnostics(
@@ -54,3 +57,39 @@ async def test_diagnostics_with_monitors_off(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
     assert diagnostics["monitors"] is None
     assert diagnostics["entry"]["options"] == {"monitor_interval": 0}
+
+
+async def test_diagnostics_of_cycles_and_billing(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, fleet: NezhaSimulator
+) -> None:
+    """1.x/2.x: the parsed cycles and billing terms; no note text, monitor name or secret."""
+    note = (
+        '{"billingDataMod":{"endDate":"2027-01-13T00:00:00+08:00","autoRenewal":"0",'
+        '"cycle":"Year","amount":"$48"},"planDataMod":{"extra":"root@198.51.100.7"}}'
+    )
+    fleet.server(1).public_note = note
+    rule = fleet.add_cycle_rule(
+        "Monthly", max_bytes=1000, cycle_start=datetime(2025, 11, 1, tzinfo=UTC), server_ids=[1]
+    )
+    fleet.set_cycle_transfer(rule, 1, 400)
+    fleet.set_service_current(1, up=30, down=0)
+    entry = entry_for(fleet, "v2", scopes=(INVENTORY_SCOPE, SERVICE_SCOPE))
+    await setup_entry(hass, entry)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+
+    services = diagnostics["services"]
+    assert services["last_update_success"] is True
+    usage = services["data"]["cycles"]["1"]["servers"]["1"]
+    assert (usage["used"], usage["quota"]) == (400, 1000)
+    assert usage["end"] == "2025-12-01T00:00:00+00:00"
+    assert services["data"]["services"]["1"]["current_up"] == 30
+    assert diagnostics["billing"]["1"] == {
+        "expiry": "2027-01-13T00:00:00+08:00",
+        "never_expires": False,
+        "amount": "$48",
+        "cycle": "year",
+        "auto_renewal": False,
+    }
+    text = json.dumps(diagnostics)
+    for hidden in ("198.51.100.7", "Ping 1.1.1.1", entry.data[CONF_API_TOKEN]):
+        assert hidden not in text

@@ -130,9 +130,11 @@ def test_every_block_is_a_known_kind(readme_name: str) -> None:
         "automation",
         "automation",
         "automation",
+        "automation",
         "entities",
         "history-graph",
         "gauge",
+        "entities",
         "logger",
     ]
 
@@ -178,7 +180,10 @@ def test_cards_and_logger(readme_name: str) -> None:
 async def test_names_exist_in_the_demo(
     hass: HomeAssistant, demo: NezhaSimulator, readme_name: str
 ) -> None:
-    """Each entity ID and action outside placeholder lines exists once the demo is set up."""
+    """Each entity ID and action outside placeholder lines exists once the demo is set up.
+
+    As 2.x: it has every entity of the 0.x demo (same IDs) and those only 1.x/2.x have.
+    """
     await setup_entry(hass, demo_entry(demo))
     assert await async_setup_component(hass, "persistent_notification", {})
     entity_ids: set[str] = set()
@@ -222,6 +227,11 @@ def _nas_back(sim: NezhaSimulator) -> None:
     sim.bring_online(server_id(sim, "nas"))
 
 
+def _web_1_traffic_high(sim: NezhaSimulator) -> None:
+    (rule,) = sim.alert_rules
+    sim.set_cycle_transfer(rule, server_id(sim, "web-1"), int(10 * 1024**4 * 0.9671))
+
+
 @dataclass(frozen=True)
 class Driver:
     """How to make an example's trigger happen in the demo."""
@@ -240,6 +250,7 @@ DRIVERS = {
     "binary_sensor.web_1_icmp_1_1_1_1_reachable": Driver(None, _web_1_ping_fails, "1.1.1.1"),
     # nas is offline in the demo: it comes back first so that the problem sensor can turn on.
     "binary_sensor.127_0_0_1_8008_server_offline": Driver(_nas_back, _nas_goes_offline, "nas"),
+    "sensor.web_1_monthly_10_tib_traffic_usage": Driver(None, _web_1_traffic_high, "96.7 %"),
 }
 
 

@@ -23,7 +23,7 @@ from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
 
-from custom_components.nezha import binary_sensor, sensor
+from custom_components.nezha import binary_sensor, sensor, service_entities
 
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "nezha"
@@ -271,11 +271,19 @@ def entity_descriptions() -> dict[
 ]:
     """Every entity description of both platforms, by platform."""
     return {
-        "sensor": [*sensor.SERVER_SENSORS, *sensor.DASHBOARD_SENSORS, sensor.MONITOR_LATENCY],
+        "sensor": [
+            *sensor.SERVER_SENSORS,
+            *sensor.DASHBOARD_SENSORS,
+            sensor.MONITOR_LATENCY,
+            *service_entities.CYCLE_SENSORS,
+            *service_entities.SERVICE_SENSORS,
+            service_entities.BILLING_EXPIRY,
+        ],
         "binary_sensor": [
             binary_sensor.ONLINE,
             binary_sensor.SERVERS_OFFLINE,
             binary_sensor.MONITOR_REACHABLE,
+            service_entities.SERVICE_UP,
         ],
     }
 

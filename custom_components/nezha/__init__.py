@@ -11,7 +11,7 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 
-from .api import NezhaStreamingClient
+from .api import NezhaServicesClient, NezhaStreamingClient
 from .const import (
     CONF_LIVE_UPDATES,
     CONF_MONITOR_INTERVAL,
@@ -31,10 +31,12 @@ from .coordinator import (
 from .devices import (
     async_create_dashboard_device,
     dashboard_identifier,
+    is_service_or_cycle_unique_id,
     server_id_from_identifier,
 )
 from .live import NezhaLiveUpdates
 from .monitors import NezhaMonitorCoordinator
+from .services import NezhaServicesCoordinator
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -46,17 +48,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
     await servers.async_config_entry_first_refresh()
 
     monitors: NezhaMonitorCoordinator | None = None
+    services: NezhaServicesCoordinator | None = None
     if entry.options.get(CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL):
         monitors = NezhaMonitorCoordinator(hass, entry, client, servers)
         # Monitors are secondary: a failure here leaves their entities unavailable, not the entry.
         await monitors.async_refresh()
+        if isinstance(client, NezhaServicesClient):
+            services = NezhaServicesCoordinator(hass, entry, client, servers)
+            await services.async_refresh()
     else:
         _async_remove_all_monitor_entities(hass, entry)
 
     # Created before the platforms so server devices can name it as their via device.
     dashboard = async_create_dashboard_device(hass, entry)
     entry.runtime_data = NezhaRuntimeData(
-        client=client, servers=servers, monitors=monitors, dashboard_device_id=dashboard.id
+        client=client,
+        servers=servers,
+        monitors=monitors,
+        dashboard_device_id=dashboard.id,
+        services=services,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
@@ -70,11 +80,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
 
 @callback
 def _async_remove_all_monitor_entities(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
-    """Monitors were turned off in the options: drop their entities rather than leave them dead."""
+    """Monitors were turned off in the options: drop their entities rather than leave them dead.
+
+    ``/service`` (availability, traffic cycles) follows the same option, so its entities go too.
+    """
     entity_registry = er.async_get(hass)
     suffixes = tuple(f"_{key}" for key in MONITOR_ENTITY_KEYS.values())
     for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
-        if entity.unique_id.endswith(suffixes):
+        if entity.unique_id.endswith(suffixes) or is_service_or_cycle_unique_id(
+            entry, entity.unique_id
+        ):
             entity_registry.async_remove(entity.entity_id)
 
 

@@ -19,6 +19,8 @@ from .entity import (
     NezhaServerEntity,
     NezhaServerEntityDescription,
 )
+from .service_entities import SERVICE_UP, NezhaServiceUpBinarySensor
+from .service_tracking import async_track_service_entities
 from .tracking import async_track_monitor_entities, async_track_server_entities
 
 if TYPE_CHECKING:
@@ -71,6 +73,9 @@ async def async_setup_entry(
     async_track_server_entities(entry, (ONLINE,), NezhaOnlineBinarySensor, async_add_entities)
     async_track_monitor_entities(
         entry, MONITOR_REACHABLE, NezhaMonitorReachableBinarySensor, async_add_entities
+    )
+    async_track_service_entities(
+        entry, (SERVICE_UP,), NezhaServiceUpBinarySensor, async_add_entities
     )
 
 

@@ -43,7 +43,8 @@ CONF_LIVE_UPDATES: Final = "live_updates"
 DEFAULT_LIVE_UPDATES: Final = True
 
 SERVER_LIST_REFRESH: Final = timedelta(minutes=5)
-"""While the live stream is up, how often the server list (which servers, their IPs) is read."""
+"""How often lists that rarely change are read over REST: the server list while the live stream
+is up (which servers, their IPs and notes), the alert rules (a traffic cycle's direction)."""
 
 MAX_GPUS: Final = 8
 """Servers with several GPUs get one usage sensor per GPU, up to this many."""
@@ -59,3 +60,17 @@ MONITOR_ENTITY_KEYS: Final[dict[Platform, str]] = {
     Platform.BINARY_SENSOR: "monitor_reachable",
 }
 """The entities each ping monitor has, by platform (their keys are part of the unique id)."""
+
+SERVICE_ENTITY_KEYS: Final[dict[Platform, tuple[str, ...]]] = {
+    Platform.SENSOR: ("service_uptime_30d", "service_delay"),
+    Platform.BINARY_SENSOR: ("service_up",),
+}
+"""The entities each monitor of ``/service`` has on the dashboard device, by platform."""
+
+CYCLE_ENTITY_KEYS: Final = (
+    "transfer_cycle_used",
+    "transfer_cycle_quota",
+    "transfer_cycle_usage",
+    "transfer_cycle_end",
+)
+"""The sensors each traffic cycle has on each server's device it covers."""

@@ -62,6 +62,7 @@ from .dispatch import ServerDispatchCoordinator
 if TYPE_CHECKING:
     from .live import NezhaLiveUpdates
     from .monitors import NezhaMonitorCoordinator
+    from .services import NezhaServicesCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class NezhaRuntimeData:
     dashboard_device_id: str
     live: NezhaLiveUpdates | None = None
     """The dashboard's live stream (1.x/2.x, unless turned off in the options)."""
+    services: NezhaServicesCoordinator | None = None
+    """``/service`` (1.x/2.x): availability and traffic cycles; None on 0.x or when turned off."""
 
 
 type NezhaConfigEntry = ConfigEntry[NezhaRuntimeData]
@@ -152,15 +155,15 @@ def update_failed(err: NezhaError) -> UpdateFailed:
     )
 
 
-def track_presence(
-    previous_absent: dict[int, int], previous_ids: Collection[int], current_ids: Collection[int]
-) -> tuple[dict[int, int], set[int]]:
+def track_presence[IdT](
+    previous_absent: dict[IdT, int], previous_ids: Collection[IdT], current_ids: Collection[IdT]
+) -> tuple[dict[IdT, int], set[IdT]]:
     """Count consecutive successful polls each known id has been missing from.
 
     Returns the ids still missing (with their count) and those missing long enough to remove.
     """
-    absent: dict[int, int] = {}
-    gone: set[int] = set()
+    absent: dict[IdT, int] = {}
+    gone: set[IdT] = set()
     for missing_id in (set(previous_ids) | previous_absent.keys()) - set(current_ids):
         count = previous_absent.get(missing_id, 0) + 1
         if count >= STALE_AFTER_POLLS:
@@ -358,7 +361,8 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
     @callback
     def async_apply_frame(self, frame: StreamFrame) -> None:
         """Take one frame's servers: those of the last list only (a member's stream also carries
-        other users' public servers), with what frames lack (IPs, a note) from that list.
+        other users' public servers), with what frames lack (IPs; the note after the first frame)
+        from what is held.
 
         Online changes and servers appearing are told at once. Other changes reach a server's
         entities at most once per ``scan_interval`` (the option keeps its meaning: how often
@@ -371,8 +375,10 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         servers = dict(data.servers)
         for server_id, streamed in frame.servers.items():
             if (listed := self._listed.get(server_id)) is not None:
+                # A note comes in a connection's first frame only: keep the one held until then.
+                note = streamed.public_note or servers.get(server_id, listed).public_note
                 servers[server_id] = replace(
-                    streamed, tag=listed.tag, ipv4=listed.ipv4, ipv6=listed.ipv6
+                    streamed, tag=listed.tag, ipv4=listed.ipv4, ipv6=listed.ipv6, public_note=note
                 )
         online = online_ids(servers, dashboard_time, self.online_threshold)
         now = dt_util.utcnow()

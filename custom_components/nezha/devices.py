@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 import logging
+import re
 from typing import TYPE_CHECKING
 
-from homeassistant.const import CONF_URL
+from homeassistant.const import CONF_URL, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import DOMAIN, MANUFACTURER, MONITOR_ENTITY_KEYS
+from .const import (
+    CYCLE_ENTITY_KEYS,
+    DOMAIN,
+    MANUFACTURER,
+    MONITOR_ENTITY_KEYS,
+    SERVICE_ENTITY_KEYS,
+)
 
 if TYPE_CHECKING:
     from .api import Server
@@ -38,6 +45,27 @@ def server_unique_id(entry: NezhaConfigEntry, server_id: int, key: str) -> str:
 def monitor_unique_id(entry: NezhaConfigEntry, server_id: int, monitor_id: int, key: str) -> str:
     """The unique id of one of a ping monitor's entities (on its server's device)."""
     return f"{entry.entry_id}_{server_id}_{monitor_id}_{key}"
+
+
+def cycle_unique_id(entry: NezhaConfigEntry, server_id: int, rule_id: int, key: str) -> str:
+    """The unique id of one of a traffic cycle's sensors (on the device of a server it covers)."""
+    return f"{entry.entry_id}_{server_id}_cycle{rule_id}_{key}"
+
+
+def service_unique_id(entry: NezhaConfigEntry, monitor_id: int, key: str) -> str:
+    """The unique id of one of a ``/service`` monitor's entities (on the dashboard device)."""
+    return f"{entry.entry_id}_service{monitor_id}_{key}"
+
+
+def is_service_or_cycle_unique_id(entry: NezhaConfigEntry, unique_id: str) -> bool:
+    """Whether ``unique_id`` is one of ``service_unique_id`` or ``cycle_unique_id``."""
+    keys = "|".join(map(re.escape, (*CYCLE_ENTITY_KEYS, *_service_keys())))
+    pattern = rf"{re.escape(entry.entry_id)}_(?:service\d+|\d+_cycle\d+)_(?:{keys})"
+    return re.fullmatch(pattern, unique_id) is not None
+
+
+def _service_keys() -> tuple[str, ...]:
+    return tuple(key for keys in SERVICE_ENTITY_KEYS.values() for key in keys)
 
 
 def dashboard_unique_id(entry: NezhaConfigEntry, key: str) -> str:
@@ -167,4 +195,35 @@ def async_remove_monitor_entities(
         for platform, key in MONITOR_ENTITY_KEYS.items():
             unique_id = monitor_unique_id(entry, server_id, monitor_id, key)
             if entity_id := entity_registry.async_get_entity_id(platform, DOMAIN, unique_id):
+                entity_registry.async_remove(entity_id)
+
+
+@callback
+def async_remove_service_entities(
+    hass: HomeAssistant, entry: NezhaConfigEntry, monitor_ids: Iterable[int]
+) -> None:
+    """Remove the entities of ``/service`` monitors gone for good."""
+    entity_registry = er.async_get(hass)
+    for monitor_id in monitor_ids:
+        _LOGGER.debug("Service %s left the dashboard; removing its entities", monitor_id)
+        for platform, keys in SERVICE_ENTITY_KEYS.items():
+            for key in keys:
+                unique_id = service_unique_id(entry, monitor_id, key)
+                if entity_id := entity_registry.async_get_entity_id(platform, DOMAIN, unique_id):
+                    entity_registry.async_remove(entity_id)
+
+
+@callback
+def async_remove_cycle_entities(
+    hass: HomeAssistant, entry: NezhaConfigEntry, stale: Iterable[tuple[int, int]]
+) -> None:
+    """Remove the sensors of traffic cycles (rule id, server id) gone for good."""
+    entity_registry = er.async_get(hass)
+    for rule_id, server_id in stale:
+        _LOGGER.debug(
+            "Cycle %s no longer covers server %s; removing its sensors", rule_id, server_id
+        )
+        for key in CYCLE_ENTITY_KEYS:
+            unique_id = cycle_unique_id(entry, server_id, rule_id, key)
+            if entity_id := entity_registry.async_get_entity_id(Platform.SENSOR, DOMAIN, unique_id):
                 entity_registry.async_remove(entity_id)

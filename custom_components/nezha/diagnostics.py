@@ -2,7 +2,8 @@
 
 Monitor names are removed too: they usually name what is probed (``TCP example.com:443``).
 Server names stay: support needs to tell servers apart, and they name the user's own machines,
-which the dashboard shows to anyone it lets in.
+which the dashboard shows to anyone it lets in. A ``public_note`` is free text (addresses,
+provider accounts), so only the billing terms parsed from it are shown.
 """
 
 from __future__ import annotations
@@ -12,21 +13,34 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_API_TOKEN, CONF_PASSWORD, CONF_URL, CONF_USERNAME
+from homeassistant.util import dt as dt_util
 from yarl import URL
+
+from .api import parse_billing
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .coordinator import NezhaConfigEntry
     from .monitors import ServerMonitors
+    from .services import NezhaServicesCoordinator
 
-TO_REDACT = {CONF_API_TOKEN, CONF_USERNAME, CONF_PASSWORD, "ipv4", "ipv6"}
+TO_REDACT = {CONF_API_TOKEN, CONF_USERNAME, CONF_PASSWORD, "ipv4", "ipv6", "public_note"}
 
 
 def _redact_url(url: str) -> str:
     """Keep the scheme and path (they help support); drop host and port."""
     parsed = URL(url)
     return f"{parsed.scheme}://{REDACTED}{parsed.path.rstrip('/')}"
+
+
+def _summarize_services(services: NezhaServicesCoordinator) -> dict[str, Any]:
+    """The ``/service`` poll: monitor names redacted, cycles with their parsed figures."""
+    data = asdict(services.data)
+    for stats in data["services"].values():
+        stats["name"] = REDACTED
+    data["cycles_absent"] = sorted(data["cycles_absent"].items())
+    return {"last_update_success": services.last_update_success, "data": data}
 
 
 def _summarize_monitors(result: ServerMonitors) -> dict[str, Any]:
@@ -43,6 +57,7 @@ async def async_get_config_entry_diagnostics(
     """Return the entry's settings, the stream's state and the coordinators' data, redacted."""
     runtime = entry.runtime_data
     monitors = runtime.monitors
+    now = dt_util.utcnow()
     return {
         "live": None if runtime.live is None else runtime.live.state.as_dict(),
         "entry": {
@@ -67,5 +82,11 @@ async def async_get_config_entry_diagnostics(
                 server_id: _summarize_monitors(result)
                 for server_id, result in monitors.data.items()
             },
+        },
+        "services": None if runtime.services is None else _summarize_services(runtime.services),
+        "billing": {
+            server_id: asdict(billing)
+            for server_id, server in runtime.servers.data.servers.items()
+            if (billing := parse_billing(server.public_note, now)) is not None
         },
     }

@@ -11,7 +11,6 @@ from typing import override
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -25,15 +24,10 @@ from .api import (
     NezhaPermissionError,
 )
 from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, MONITOR_POINT_MAX_AGE
-from .coordinator import (
-    ISSUE_MISSING_SCOPE,
-    NezhaConfigEntry,
-    NezhaServerCoordinator,
-    issue_id,
-    track_presence,
-)
+from .coordinator import NezhaConfigEntry, NezhaServerCoordinator, track_presence
 from .devices import async_remove_monitor_entities
 from .dispatch import ServerDispatchCoordinator
+from .services import SERVICE_SCOPE, async_report_missing_scope, async_withdraw_missing_scope
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -119,9 +113,7 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
         except NezhaPermissionError as err:
             return self._async_scope_missing(err)
         if results:
-            ir.async_delete_issue(
-                self.hass, DOMAIN, issue_id(ISSUE_MISSING_SCOPE, self.config_entry)
-            )
+            async_withdraw_missing_scope(self.hass, self.config_entry)
         errors = [result for result in results.values() if isinstance(result, NezhaError)]
         if errors and len(errors) == len(results):
             raise UpdateFailed(
@@ -190,18 +182,7 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
         Everything else keeps working; a new token (Reconfigure) reloads the entry and tries again.
         """
         _LOGGER.info("Ping monitors are skipped: %s", err)
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id(ISSUE_MISSING_SCOPE, self.config_entry),
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="missing_scope",
-            translation_placeholders={
-                "title": self.config_entry.title,
-                "scope": err.scope or "nezha:service:read",
-            },
-        )
+        async_report_missing_scope(self.hass, self.config_entry, err.scope or SERVICE_SCOPE)
         self.update_interval = None
         self._set_changed(self.data.keys())
         return {}

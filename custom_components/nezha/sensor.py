@@ -1,4 +1,7 @@
-"""Sensors: a server's metrics, its ping monitors' latency, and the fleet's counts."""
+"""Sensors: a server's metrics, its ping monitors' latency, and the fleet's counts.
+
+Traffic cycles, service availability and billing: service_entities.py.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +35,15 @@ from .entity import (
     NezhaServerEntity,
     NezhaServerEntityDescription,
 )
+from .service_entities import (
+    BILLING_EXPIRY,
+    CYCLE_SENSORS,
+    SERVICE_SENSORS,
+    NezhaBillingSensor,
+    NezhaCycleSensor,
+    NezhaServiceSensor,
+)
+from .service_tracking import async_track_cycle_entities, async_track_service_entities
 from .tracking import async_track_monitor_entities, async_track_server_entities
 
 if TYPE_CHECKING:
@@ -267,6 +279,9 @@ async def async_setup_entry(
     async_track_monitor_entities(
         entry, MONITOR_LATENCY, NezhaMonitorLatencySensor, async_add_entities
     )
+    async_track_server_entities(entry, (BILLING_EXPIRY,), NezhaBillingSensor, async_add_entities)
+    async_track_cycle_entities(entry, CYCLE_SENSORS, NezhaCycleSensor, async_add_entities)
+    async_track_service_entities(entry, SERVICE_SENSORS, NezhaServiceSensor, async_add_entities)
 
 
 class NezhaServerSensor(NezhaServerEntity, SensorEntity):

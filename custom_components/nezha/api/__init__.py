@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .auth import Login
+from .billing import parse_billing
 from .detect import Detection, async_detect
 from .errors import (
     NezhaAuthError,
@@ -23,15 +24,21 @@ from .errors import (
     NezhaUnsupportedVersionError,
 )
 from .models import (
+    AlertRule,
+    Billing,
+    CycleUsage,
     Host,
     Monitor,
     MonitorPoint,
     MonitorsSnapshot,
     Server,
     ServersSnapshot,
+    ServicesSnapshot,
+    ServiceStats,
     Status,
     StreamFrame,
     Temperature,
+    TrafficCycle,
 )
 from .stream import NezhaServerStream, NezhaStreamError, NezhaStreamHandshakeError
 from .v0 import NezhaV0Client
@@ -69,6 +76,20 @@ class NezhaStreamingClient(Protocol):
         """Open the stream of every visible server's full state, a frame every ~2 s."""
 
 
+@runtime_checkable
+class NezhaServicesClient(Protocol):
+    """A client of a dashboard with ``/service`` (1.x and 2.x; 0.x has none).
+
+    The integration asks ``isinstance(client, NezhaServicesClient)`` rather than the generation.
+    """
+
+    async def async_get_services(self) -> ServicesSnapshot:
+        """Return every visible monitor's 30-day summary and every traffic cycle."""
+
+    async def async_get_alert_rules(self) -> Mapping[int, AlertRule]:
+        """Return the alert rules (what each traffic cycle counts: in, out or both)."""
+
+
 API_V0 = NezhaV0Client.api_version
 SUPPORTED_APIS = (API_V0, API_V1, API_V2)
 
@@ -92,6 +113,9 @@ __all__ = [
     "API_V1",
     "API_V2",
     "SUPPORTED_APIS",
+    "AlertRule",
+    "Billing",
+    "CycleUsage",
     "Detection",
     "Host",
     "Login",
@@ -107,6 +131,7 @@ __all__ = [
     "NezhaRealIpHeaderError",
     "NezhaResponseError",
     "NezhaServerStream",
+    "NezhaServicesClient",
     "NezhaStreamError",
     "NezhaStreamHandshakeError",
     "NezhaStreamingClient",
@@ -115,9 +140,13 @@ __all__ = [
     "NezhaV1Client",
     "Server",
     "ServersSnapshot",
+    "ServiceStats",
+    "ServicesSnapshot",
     "Status",
     "StreamFrame",
     "Temperature",
+    "TrafficCycle",
     "async_detect",
     "create_client",
+    "parse_billing",
 ]

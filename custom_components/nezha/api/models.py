@@ -75,6 +75,8 @@ class Server:
     display_index: int = 0
     host: Host = field(default_factory=Host)
     status: Status = field(default_factory=Status)
+    public_note: str | None = None
+    """1.x/2.x free text shown to everyone; often the billing JSON (``billing.py``). v0: None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +128,81 @@ class MonitorsSnapshot:
     server_id: int
     monitors: dict[int, Monitor]
     dashboard_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStats:
+    """One monitor's 30-day summary in 1.x/2.x ``GET /service`` (ICMP, TCP and HTTP monitors)."""
+
+    id: int
+    name: str
+    current_up: int | None
+    """Passed checks among the last 30 (about 15 minutes)."""
+    current_down: int | None
+    total_up: int | None
+    """Passed checks over the 30 days."""
+    total_down: int | None
+    delay_today: float | None
+    """Today's average delay in ms (``delay[29]``); ``None`` when not sent or 0 (nothing measured)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleUsage:
+    """One server's traffic in one alert rule's current cycle (``cycle_transfer_stats``)."""
+
+    server_id: int
+    used: int
+    """Bytes counted this cycle (in, out or both: the rule's type says which, see ``AlertRule``)."""
+    quota: int | None
+    """The rule's ``max`` in bytes; 0 when the rule sets none."""
+    start: datetime | None
+    end: datetime | None
+    next_update: datetime | None
+    """When the dashboard recomputes ``used`` (every 3 to 30 minutes, faster near the quota)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficCycle:
+    """One alert rule's traffic cycle, with the servers the credential may see."""
+
+    rule_id: int
+    name: str
+    servers: dict[int, CycleUsage]
+
+
+@dataclass(frozen=True, slots=True)
+class ServicesSnapshot:
+    """One ``GET /service`` answer: monitors by id, traffic cycles by alert-rule id."""
+
+    services: dict[int, ServiceStats]
+    cycles: dict[int, TrafficCycle]
+    dashboard_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """An alert rule of ``GET /alert-rule``, reduced to what labels its traffic cycle."""
+
+    id: int
+    name: str
+    cycle_directions: tuple[str, ...]
+    """``in``, ``out`` or ``both`` for each ``_cycle`` rule in it, in order (usually one)."""
+
+    @property
+    def direction(self) -> str | None:
+        """What the cycle's used bytes count: the last cycle rule's, as its figures win (§4.2)."""
+        return self.cycle_directions[-1] if self.cycle_directions else None
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """A server's billing terms from its ``public_note`` (NEZHA_API_DELTA.md §8)."""
+
+    expiry: datetime | None
+    """The next expiry (rolled forward for auto-renewal); ``None`` when it never expires."""
+    never_expires: bool
+    amount: str | None
+    """``free``, ``usage_based`` or the price text as written; ``None`` when not given."""
+    cycle: str | None
+    """``day``, ``week``, ``month``, ``quarter``, ``half_year``, ``year`` or the text as written."""
+    auto_renewal: bool

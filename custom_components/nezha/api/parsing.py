@@ -99,6 +99,11 @@ def _whole(value: Any) -> int | None:
     return None
 
 
+def as_unsigned(value: Any) -> int | None:
+    """A Go ``uint64`` value on its own (e.g. of a map): 0 to 2**64 - 1, else ``None``."""
+    return _uint64(value)
+
+
 def _uint64(value: Any) -> int | None:
     whole = _whole(value)
     return whole if whole is not None and 0 <= whole < UINT64_LIMIT else None

@@ -29,8 +29,9 @@ from .errors import (
     NezhaResponseError,
 )
 from .http import DEFAULT_TIMEOUT, Reply, fetch
-from .models import Monitor, MonitorsSnapshot, Server, ServersSnapshot
+from .models import AlertRule, Monitor, MonitorsSnapshot, Server, ServersSnapshot, ServicesSnapshot
 from .parsing import decode_json_object, monitor_series, redact, rfc3339, text
+from .services_parse import parse_alert_rules, parse_services
 from .stream import NezhaServerStream, open_server_stream, stream_url
 from .transport import MAX_CONCURRENT_REQUESTS
 from .v1_parse import is_2x_server, objects, parse_group, parse_server
@@ -151,6 +152,19 @@ class NezhaV1Client:
         return await open_server_stream(
             self._session, self._stream_url, authorization, self._credential.secrets
         )
+
+    async def async_get_services(self) -> ServicesSnapshot:
+        """Every visible monitor's 30-day summary and every traffic cycle, in one request.
+
+        The dashboard keeps only the servers the credential may see in each cycle.
+        """
+        data, dashboard_time = await self._get("service")
+        return parse_services(data, dashboard_time)
+
+    async def async_get_alert_rules(self) -> dict[int, AlertRule]:
+        """The alert rules the credential may read (2.x access tokens: ``nezha:alertrule:read``)."""
+        data, _ = await self._get("alert-rule")
+        return parse_alert_rules(data)
 
     async def _groups(self) -> dict[int, tuple[str, frozenset[int]]]:
         data, _ = await self._get("server-group")

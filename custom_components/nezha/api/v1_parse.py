@@ -67,6 +67,7 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
         host=_parse_host(mapping(item, "host"), country_code=country_code),
         # A server that never reported has an empty state: unknown, not zeros.
         status=_parse_status(mapping(item, "state")) if last_active else Status(),
+        public_note=text(item, "public_note"),
     )
 
 

@@ -1,0 +1,228 @@
+"""The coordinator of ``GET /service`` (1.x/2.x): monitor availability and traffic cycles.
+
+One request per ``monitor_interval`` feeds every service and cycle entity; the alert rules, which
+say what a cycle counts (in, out or both), are read at the first poll and then at most every
+``SERVER_LIST_REFRESH``. A credential without ``nezha:service:read`` gets one repair issue per
+entry (shared with the ping monitors, which need the same scope) and no further requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+from typing import override
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+
+from .api import (
+    CycleUsage,
+    NezhaAuthError,
+    NezhaError,
+    NezhaPermissionError,
+    NezhaServicesClient,
+    ServicesSnapshot,
+    ServiceStats,
+    TrafficCycle,
+)
+from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, SERVER_LIST_REFRESH
+from .coordinator import (
+    ISSUE_MISSING_SCOPE,
+    NezhaConfigEntry,
+    NezhaServerCoordinator,
+    issue_id,
+    track_presence,
+    update_failed,
+)
+from .devices import async_remove_cycle_entities, async_remove_service_entities
+from .dispatch import ServerDispatchCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+SERVICE_SCOPE = "nezha:service:read"
+
+type CycleKey = tuple[int, int]
+"""(alert-rule id, server id): one cycle's figures for one server."""
+
+
+@callback
+def async_report_missing_scope(hass: HomeAssistant, entry: NezhaConfigEntry, scope: str) -> None:
+    """The one repair issue of an entry whose access token may not read ``/service`` and monitors."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_MISSING_SCOPE, entry),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="missing_scope",
+        translation_placeholders={"title": entry.title, "scope": scope},
+    )
+
+
+@callback
+def async_withdraw_missing_scope(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
+    """The scope works (again): the issue goes."""
+    ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_MISSING_SCOPE, entry))
+
+
+def cycle_keys(cycles: Mapping[int, TrafficCycle]) -> set[CycleKey]:
+    """The (rule, server) pairs of some cycles."""
+    return {
+        (rule_id, server_id) for rule_id, cycle in cycles.items() for server_id in cycle.servers
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ServicesData:
+    """What the latest ``/service`` poll left: monitors, cycles and what each cycle counts."""
+
+    services: dict[int, ServiceStats] = field(default_factory=dict)
+    services_absent: dict[int, int] = field(default_factory=dict)
+    """Monitors still tracked that the last polls did not report: id -> polls missing."""
+    cycles: dict[int, TrafficCycle] = field(default_factory=dict)
+    cycles_absent: dict[CycleKey, int] = field(default_factory=dict)
+    """(rule, server) pairs still tracked that the last polls did not report -> polls missing."""
+    directions: dict[int, str] = field(default_factory=dict)
+    """Alert-rule id -> ``in``/``out``/``both``; empty when the alert rules can't be read."""
+    dashboard_time: datetime | None = None
+
+    def usage(self, rule_id: int, server_id: int) -> CycleUsage | None:
+        """One server's figures in one cycle, if the last poll reported them."""
+        cycle = self.cycles.get(rule_id)
+        return None if cycle is None else cycle.servers.get(server_id)
+
+    @property
+    def cycle_keys(self) -> set[CycleKey]:
+        """The (rule, server) pairs the last poll reported."""
+        return cycle_keys(self.cycles)
+
+    @property
+    def tracked_cycle_keys(self) -> set[CycleKey]:
+        """Every (rule, server) pair that still has sensors."""
+        return self.cycle_keys | self.cycles_absent.keys()
+
+    @property
+    def tracked_service_ids(self) -> set[int]:
+        """Every monitor that still has entities."""
+        return self.services.keys() | self.services_absent.keys()
+
+
+class NezhaServicesCoordinator(ServerDispatchCoordinator[ServicesData]):
+    """Polls ``/service`` once per ``monitor_interval``; cycle entities hear of their server only."""
+
+    config_entry: NezhaConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: NezhaConfigEntry,
+        client: NezhaServicesClient,
+        servers: NezhaServerCoordinator,
+    ) -> None:
+        """Poll every ``monitor_interval`` seconds (the caller creates none for 0)."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} services",
+            update_interval=timedelta(
+                seconds=entry.options.get(CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL)
+            ),
+        )
+        self.client = client
+        self.server_coordinator = servers
+        self.data = ServicesData()  # until the first poll: nothing rather than None
+        self._rules_read_at: datetime | None = None
+        self._rules_readable = True
+
+    @override
+    async def _async_update_data(self) -> ServicesData:
+        try:
+            snapshot = await self.client.async_get_services()
+        except NezhaAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except NezhaPermissionError as err:
+            return self._async_scope_missing(err)
+        except NezhaError as err:
+            raise update_failed(err) from err
+        async_withdraw_missing_scope(self.hass, self.config_entry)
+        directions = await self._async_directions()
+        return self._async_track(snapshot, directions)
+
+    async def _async_directions(self) -> dict[int, str]:
+        """What each cycle counts, from ``/alert-rule`` at most every ``SERVER_LIST_REFRESH``.
+
+        Without ``nezha:alertrule:read`` the direction is left out, silently and for good (a new
+        token reloads the entry); any other failure keeps the last answer until the next read.
+        """
+        previous = self.data.directions
+        now = dt_util.utcnow()
+        if not self._rules_readable or (
+            self._rules_read_at is not None and now - self._rules_read_at < SERVER_LIST_REFRESH
+        ):
+            return previous
+        self._rules_read_at = now
+        try:
+            rules = await self.client.async_get_alert_rules()
+        except NezhaAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except NezhaPermissionError as err:
+            _LOGGER.debug("Traffic cycles get no direction: %s", err)
+            self._rules_readable = False
+            return {}
+        except NezhaError as err:
+            _LOGGER.debug("The alert rules can't be read now: %s", err)
+            return previous
+        return {
+            rule_id: rule.direction for rule_id, rule in rules.items() if rule.direction is not None
+        }
+
+    @callback
+    def _async_track(self, snapshot: ServicesSnapshot, directions: dict[int, str]) -> ServicesData:
+        """Count what went missing, remove what is gone for good, name the servers that changed."""
+        previous = self.data
+        services_absent, services_gone = track_presence(
+            previous.services_absent, previous.services.keys(), snapshot.services.keys()
+        )
+        cycles_absent, cycles_gone = track_presence(
+            previous.cycles_absent, previous.cycle_keys, cycle_keys(snapshot.cycles)
+        )
+        data = ServicesData(
+            services=snapshot.services,
+            services_absent=services_absent,
+            cycles=snapshot.cycles,
+            cycles_absent=cycles_absent,
+            directions=directions,
+            dashboard_time=snapshot.dashboard_time or dt_util.utcnow(),
+        )
+        async_remove_service_entities(self.hass, self.config_entry, services_gone)
+        async_remove_cycle_entities(self.hass, self.config_entry, cycles_gone)
+        self._set_changed(_changed_servers(previous, data))
+        return data
+
+    def _async_scope_missing(self, err: NezhaPermissionError) -> ServicesData:
+        """The token may not read ``/service``: say so once, and stop asking."""
+        _LOGGER.info("Service availability and traffic cycles are skipped: %s", err)
+        async_report_missing_scope(self.hass, self.config_entry, err.scope or SERVICE_SCOPE)
+        self.update_interval = None
+        self._set_changed({server_id for _, server_id in self.data.tracked_cycle_keys})
+        return ServicesData()
+
+
+def _changed_servers(previous: ServicesData, data: ServicesData) -> set[int]:
+    """Servers whose cycle sensors may show something else now (figures, direction, presence)."""
+    changed: set[int] = set()
+    for rule_id, server_id in previous.tracked_cycle_keys | data.tracked_cycle_keys:
+        if previous.usage(rule_id, server_id) != data.usage(rule_id, server_id) or (
+            previous.directions.get(rule_id) != data.directions.get(rule_id)
+        ):
+            changed.add(server_id)
+    return changed
