@@ -45,6 +45,21 @@ async def make_sim(generation: Generation) -> NezhaSimulator:
     return sim
 
 
+def request_headers(
+    *,
+    bearer: str | None = None,
+    headers: dict[str, str] | None = None,
+    cookies: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """``headers`` plus ``Authorization: Bearer`` and a ``Cookie`` header, when given."""
+    sent = dict(headers or {})
+    if bearer is not None:
+        sent["Authorization"] = f"Bearer {bearer}"
+    if cookies:
+        sent["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
+    return sent
+
+
 async def call(
     http: aiohttp.ClientSession,
     sim: NezhaSimulator,
@@ -57,11 +72,7 @@ async def call(
     body: Any = None,
 ) -> Reply:
     """One request; ``bearer`` goes into ``Authorization: Bearer``."""
-    sent = dict(headers or {})
-    if bearer is not None:
-        sent["Authorization"] = f"Bearer {bearer}"
-    if cookies:
-        sent["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
+    sent = request_headers(bearer=bearer, headers=headers, cookies=cookies)
     data = None if body is None else json.dumps(body)
     async with http.request(method, sim.url + path, headers=sent, data=data) as response:
         return Reply(

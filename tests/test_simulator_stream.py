@@ -33,6 +33,7 @@ from .sim_client import (
     call,
     login,
     make_sim,
+    request_headers,
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -109,11 +110,7 @@ async def stream(
     cookies: dict[str, str] | None = None,
 ) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
     """An open stream; ``bearer`` goes into ``Authorization: Bearer``."""
-    sent = dict(headers or {})
-    if bearer is not None:
-        sent["Authorization"] = f"Bearer {bearer}"
-    if cookies:
-        sent["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
+    sent = request_headers(bearer=bearer, headers=headers, cookies=cookies)
     ws = await http.ws_connect(
         sim.url + WS_PATH + query, headers=sent, heartbeat=None, autoping=False
     )
@@ -160,12 +157,15 @@ async def until(condition: Callable[[], bool]) -> None:
     pytest.fail("the dashboard never got there")
 
 
+def host_view(host: dict[str, Any]) -> str:
+    """``full``, or ``filtered`` when ``Host.Filter()`` dropped both fields it drops."""
+    kept = [key for key in ("platform_version", "version") if key in host]
+    return {2: "full", 0: "filtered"}.get(len(kept), f"half filtered: {kept}")
+
+
 def views(data: dict[str, Any]) -> list[tuple[int, str]]:
-    """``(id, "full" | "filtered")`` per server of a frame: ``Host.Filter()`` drops two fields."""
-    return [
-        (server["id"], "full" if "platform_version" in server["host"] else "filtered")
-        for server in data.get("servers", [])
-    ]
+    """``(id, host_view)`` per server of a frame, in frame order."""
+    return [(server["id"], host_view(server["host"])) for server in data.get("servers", [])]
 
 
 def add_hk01(sim: NezhaSimulator) -> None:
