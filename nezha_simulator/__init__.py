@@ -3,13 +3,9 @@
 from .app import Generation, NezhaSimulator, SimRequest
 from .demo import DemoFleet, build_demo_fleet
 from .gojson import Float32, dumps
-from .world import (
-    HISTORY_WINDOW,
-    MAX_PING_MS,
-    NEVER_ACTIVE,
+from .model import (
     HostFields,
     MonitorPoint,
-    NezhaWorld,
     ServerFields,
     SimHost,
     SimMonitor,
@@ -17,6 +13,7 @@ from .world import (
     SimStatus,
     StatusFields,
 )
+from .world import HISTORY_WINDOW, MAX_PING_MS, NEVER_ACTIVE, NezhaWorld
 
 __all__ = [
     "HISTORY_WINDOW",

@@ -14,8 +14,8 @@ from aiohttp import hdrs, web
 
 from .accounts import PAT_PREFIX, PEER_IP, SimPat, SimUser
 from .gojson import GoJSON, dumps
+from .model import SimServer
 from .services import ServiceWorld
-from .world import SimServer
 
 type Access = Literal["public", "fallback", "optional", "auth"]
 
@@ -85,6 +85,18 @@ class Viewer:
         if self.pat is not None and not self.pat.allows_server(server.id):
             return False
         return self.owns(server) or not server.hide_for_guest
+
+
+@dataclass
+class Ctx:
+    """One request on its way through a handler."""
+
+    request: web.Request
+    viewer: Viewer
+    v2: bool
+    ip: str | None
+    arg: str = ""
+    """The ``:id`` of the route, if it has one."""
 
 
 def real_ip(world: ServiceWorld, request: web.Request) -> tuple[bool, str | None]:

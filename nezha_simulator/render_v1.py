@@ -12,8 +12,8 @@ import uuid
 
 from .cycles import next_update_delay
 from .gojson import Float32, GoJSON
+from .model import SimHost, SimMonitor, SimServer, SimStatus
 from .services import DAYS, CycleState, ServiceStats, ServiceWorld
-from .world import SimHost, SimMonitor, SimServer, SimStatus
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 V1_VERSION = "1.14.14"

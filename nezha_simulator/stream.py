@@ -4,17 +4,41 @@ A full frame every ``frame_interval`` seconds of wall time and a ping after ever
 The handler never reads from the socket (``autoping=False`` and no ``receive``), so, like
 gorilla without a reader, client pings go unanswered and a client close frame gets no reply.
 The dashboard ends a stream only with a TCP close (no close frame): on a failed write, a
-revoked PAT, ``drop_streams`` or shutdown.
+revoked PAT, ``drop_streams`` or shutdown. A handshake gorilla refuses is a plain-text reply:
+400 for a request that is not a websocket upgrade, 403 for a foreign ``Origin``.
 """
 
 import asyncio
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
+from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 
 FRAMES_PER_PING = 4
+
+
+def same_origin(request: web.Request) -> bool:
+    """gorilla's default ``CheckOrigin``: no ``Origin``, or its host equals ``Host`` (ASCII case-fold)."""
+    origins = request.headers.getall(hdrs.ORIGIN, [])
+    if not origins:
+        return True
+    try:
+        host = urlsplit(origins[0]).netloc.rpartition("@")[2]
+    except ValueError:
+        return False
+    return host.encode().lower() == request.host.encode().lower()
+
+
+def handshake_refused(status: int) -> web.Response:
+    """gorilla's ``returnError``: ``http.Error`` with the status text, plus the version it speaks."""
+    return web.Response(
+        status=status,
+        text=HTTPStatus(status).phrase + "\n",
+        headers={hdrs.SEC_WEBSOCKET_VERSION: "13", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @dataclass(eq=False)
@@ -59,11 +83,9 @@ class StreamHub:
         """Upgrade and send ``frame(first)`` until the stream ends; a plain GET gets gorilla's 400."""
         response = web.WebSocketResponse(autoping=False)
         if not response.can_prepare(request).ok:
-            return web.Response(
-                status=400,
-                text="Bad Request\n",
-                headers={hdrs.SEC_WEBSOCKET_VERSION: "13", "X-Content-Type-Options": "nosniff"},
-            )
+            return handshake_refused(400)
+        if not same_origin(request):
+            return handshake_refused(403)
         await response.prepare(request)
         stream = _Stream(response, request, pat_digest)
         self._streams.add(stream)

@@ -13,12 +13,9 @@ from nezha_simulator import NezhaSimulator, build_demo_fleet
 from nezha_simulator.accounts import scope_matches
 from nezha_simulator.cycles import add_date, cycle_bounds
 
-from .test_simulator_v1 import NOW, UNAUTHORIZED, call, login, make_sim
+from .sim_client import EXPIRED_PAT, INVALID_PAT, NOW, UNAUTHORIZED, call, login, make_sim
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-INVALID = b'{"error":"ApiErrorUnauthorized: invalid api token"}'
-EXPIRED = b'{"error":"ApiErrorUnauthorized: api token expired"}'
 
 
 @pytest.fixture
@@ -89,14 +86,14 @@ async def test_pat_errors(http: aiohttp.ClientSession, v2: NezhaSimulator) -> No
         b'{"error":"ApiErrorForbidden: this endpoint is not accessible by api token"}',
     )
     unknown = await call(http, v2, "/api/v1/service", bearer="nzp_" + "0" * 32)
-    assert (unknown.status, unknown.body) == (401, INVALID)
+    assert (unknown.status, unknown.body) == (401, INVALID_PAT)
     v2.expire_pat(pat)
     expired = await call(http, v2, "/api/v1/service", bearer=pat)
-    assert (expired.status, expired.body) == (401, EXPIRED)
+    assert (expired.status, expired.body) == (401, EXPIRED_PAT)
     wide = v2.create_pat(["nezha:*"])
     assert (await call(http, v2, "/api/v1/server", bearer=wide)).status == 200
     v2.revoke_pat(wide)
-    assert (await call(http, v2, "/api/v1/server", bearer=wide)).body == INVALID
+    assert (await call(http, v2, "/api/v1/server", bearer=wide)).body == INVALID_PAT
 
 
 async def test_pat_expiry_in_days(http: aiohttp.ClientSession, v2: NezhaSimulator) -> None:
@@ -104,7 +101,7 @@ async def test_pat_expiry_in_days(http: aiohttp.ClientSession, v2: NezhaSimulato
     v2.advance(86399)
     assert (await call(http, v2, "/api/v1/server", bearer=pat)).status == 200
     v2.advance(2)
-    assert (await call(http, v2, "/api/v1/server", bearer=pat)).body == EXPIRED
+    assert (await call(http, v2, "/api/v1/server", bearer=pat)).body == EXPIRED_PAT
 
 
 async def test_pat_only_as_bearer_header(http: aiohttp.ClientSession, v2: NezhaSimulator) -> None:

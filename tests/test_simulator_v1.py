@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 import json
 from typing import Any
 
@@ -14,27 +13,9 @@ import pytest
 
 from nezha_simulator import NezhaSimulator
 
+from .sim_client import JSON_TYPE, NOT_FOUND, NOW, UNAUTHORIZED, call, login, make_sim
+
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-NOW = 1_750_000_000.25
-"""2025-06-15 15:06:40.25 UTC = 23:06:40.25 +08:00."""
-JSON_TYPE = "application/json; charset=utf-8"
-UNAUTHORIZED = b'{"error":"ApiErrorUnauthorized"}'
-NOT_FOUND = b'{"error":"404 Not Found"}'
-
-
-@dataclass
-class Reply:
-    """A finished response."""
-
-    status: int
-    content_type: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.body)
 
 
 @pytest.fixture
@@ -42,13 +23,6 @@ async def http() -> AsyncGenerator[aiohttp.ClientSession]:
     """A client that keeps no cookies (tests send them explicitly)."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
         yield session
-
-
-async def make_sim(generation: str) -> NezhaSimulator:
-    """A started simulator of that generation with a frozen clock."""
-    sim = NezhaSimulator(seed=0, now=NOW, generation=generation)  # type: ignore[arg-type]
-    await sim.start()
-    return sim
 
 
 @pytest.fixture(params=["v1", "v2"])
@@ -73,48 +47,6 @@ async def v1() -> AsyncGenerator[NezhaSimulator]:
     simulator = await make_sim("v1")
     yield simulator
     await simulator.stop()
-
-
-async def call(
-    http: aiohttp.ClientSession,
-    sim: NezhaSimulator,
-    path: str,
-    *,
-    method: str = "GET",
-    bearer: str | None = None,
-    headers: dict[str, str] | None = None,
-    cookies: dict[str, str] | None = None,
-    body: Any = None,
-) -> Reply:
-    """One request; ``bearer`` goes into ``Authorization: Bearer``."""
-    sent = dict(headers or {})
-    if bearer is not None:
-        sent["Authorization"] = f"Bearer {bearer}"
-    if cookies:
-        sent["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
-    data = None if body is None else json.dumps(body)
-    async with http.request(method, sim.url + path, headers=sent, data=data) as response:
-        return Reply(
-            response.status,
-            response.headers.get("Content-Type", ""),
-            {key: value for key, value in response.headers.items() if key != "Set-Cookie"}
-            | {"Set-Cookie": "\n".join(response.headers.getall("Set-Cookie", []))},
-            await response.read(),
-        )
-
-
-async def login(
-    http: aiohttp.ClientSession, sim: NezhaSimulator, user: str = "admin", password: str = ""
-) -> str:
-    """Log in and return the JWT."""
-    reply = await call(
-        http,
-        sim,
-        "/api/v1/login",
-        method="POST",
-        body={"username": user, "password": password or sim.admin.password},
-    )
-    return str(reply.json()["data"]["token"])
 
 
 def claims(token: str) -> dict[str, Any]:
