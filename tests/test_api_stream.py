@@ -27,7 +27,6 @@ from custom_components.nezha.api import (
     StreamFrame,
     stream as stream_module,
 )
-from custom_components.nezha.api.v1_parse import parse_stream_frame
 
 from .fake_dashboard import PAT, SERVER
 from .test_api_v1_properties import PROPERTY_SETTINGS, check_servers, mutated
@@ -109,6 +108,20 @@ async def test_frames_parsed_with_the_access_token(
     assert server.host.country_code == "hk"  # top-level in frames, under geoip in /server
     assert (server.ipv4, server.ipv6) == (None, None)
     assert stream.frames_received == 1
+
+
+async def test_a_repeated_frame_is_the_same_object(
+    app: tuple[StreamApp, str], http: aiohttp.ClientSession
+) -> None:
+    """Consecutive frames often repeat (agents report every ~3 s): nothing is decoded again."""
+    _, url = app
+    stream = await client(http, url).async_open_stream()
+    frames = stream.frames()
+    first, second = await anext(frames), await anext(frames)
+    await frames.aclose()
+    await stream.close()
+    assert second is first
+    assert stream.frames_received == 2
 
 
 async def test_close_within_a_second_while_frames_keep_coming(
@@ -231,6 +244,10 @@ def test_stream_url_follows_the_scheme() -> None:
 @given(payload=mutated({"now": NOW_MS, "online": 2, "servers": [FRAME_SERVER, FRAME_SERVER]}))
 def test_any_frame_parses_to_models(payload: Any) -> None:
     """Whatever a frame holds, parsing gives well-formed servers and a sane clock, never raises."""
-    frame = parse_stream_frame(payload if isinstance(payload, dict) else {"servers": payload})
+    frame = stream_module.decode_frame(
+        json.dumps(payload if isinstance(payload, dict) else {"servers": payload})
+    )
     check_servers(ServersSnapshot(dict(sorted(frame.servers.items())), frame.dashboard_time))
+    for server_id in frame.server_ids:
+        assert frame.last_active(server_id) == frame.server(server_id).last_active
     assert frame.dashboard_time is None or frame.dashboard_time.tzinfo is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
@@ -50,7 +50,6 @@ from .const import (
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     SERVER_LIST_REFRESH,
-    STALE_AFTER_POLLS,
 )
 from .devices import (
     async_registered_server_ids,
@@ -58,6 +57,7 @@ from .devices import (
     async_sync_server_devices,
 )
 from .dispatch import ServerDispatchCoordinator
+from .server_data import ServersData, apply_frame, online_ids, track_presence
 
 if TYPE_CHECKING:
     from .live import NezhaLiveUpdates
@@ -155,54 +155,6 @@ def update_failed(err: NezhaError) -> UpdateFailed:
     )
 
 
-def track_presence[IdT](
-    previous_absent: dict[IdT, int], previous_ids: Collection[IdT], current_ids: Collection[IdT]
-) -> tuple[dict[IdT, int], set[IdT]]:
-    """Count consecutive successful polls each known id has been missing from.
-
-    Returns the ids still missing (with their count) and those missing long enough to remove.
-    """
-    absent: dict[IdT, int] = {}
-    gone: set[IdT] = set()
-    for missing_id in (set(previous_ids) | previous_absent.keys()) - set(current_ids):
-        count = previous_absent.get(missing_id, 0) + 1
-        if count >= STALE_AFTER_POLLS:
-            gone.add(missing_id)
-        else:
-            absent[missing_id] = count
-    return absent, gone
-
-
-def online_ids(
-    servers: Mapping[int, Server], dashboard_time: datetime, threshold: timedelta
-) -> frozenset[int]:
-    """The servers whose agent reported within ``threshold``, by the dashboard's clock."""
-    return frozenset(
-        server_id
-        for server_id, server in servers.items()
-        if server.last_active is not None and dashboard_time - server.last_active <= threshold
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class ServersData:
-    """The servers in scope after a successful poll."""
-
-    servers: dict[int, Server]
-    """Servers the dashboard reported in this poll, by id."""
-    absent: dict[int, int]
-    """Servers we still track that the last polls did not report: id -> polls missing."""
-    dashboard_time: datetime
-    """The dashboard's clock at this poll (HA's clock when it sent no Date header)."""
-    online: frozenset[int] = frozenset()
-    """The reported servers whose agent reported within the online threshold, by that clock."""
-
-    @property
-    def tracked_ids(self) -> set[int]:
-        """Every server that still has a device (a new set: call it once per poll, not per item)."""
-        return self.servers.keys() | self.absent.keys()
-
-
 class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
     """Polls the server list: every server in scope with its live status, in one request.
 
@@ -235,9 +187,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         self._listed: dict[int, Server] = {}
         """The servers of the last successful list: the only ones frames may update."""
         self._told: dict[int, datetime] = {}
-        """When each server's entities were last told of a change that came in a frame."""
-        self._untold: set[int] = set()
-        """Servers whose frames changed metrics their entities have not been told of yet."""
+        """When each server was last compared (and its entities told of any change)."""
 
     @override
     async def _async_setup(self) -> None:
@@ -257,6 +207,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         previous_servers = previous.servers if previous else {}
         previous_absent = previous.absent if previous else self._registry_absent
         dashboard_time = snapshot.dashboard_time or dt_util.utcnow()
+        self._listed = snapshot.servers  # frames update these only (none after an empty answer)
 
         if not snapshot.servers and (self.group or previous_servers or previous_absent):
             # A renamed group, a fresh dashboard behind the same URL, a proxy: one empty answer is
@@ -272,7 +223,6 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry))
 
         servers = snapshot.servers
-        self._listed = servers
         online = online_ids(servers, dashboard_time, self.online_threshold)
         previous_online = previous.online if previous else frozenset()
         absent, gone = track_presence(previous_absent, previous_servers.keys(), servers.keys())
@@ -285,7 +235,6 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             or (server_id in online) != (server_id in previous_online)
         }
         changed.update(previous_servers.keys() - servers.keys(), gone)
-        self._untold -= changed
         self._told.update(dict.fromkeys(changed, dt_util.utcnow()))
         async_remove_server_devices(self.hass, self.config_entry, gone)
         async_sync_server_devices(self.hass, self.config_entry, servers, previous_servers, changed)
@@ -356,49 +305,23 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             self.update_interval = SERVER_LIST_REFRESH  # from the poll already scheduled on
         else:
             self.update_interval = self._poll_interval
-            self._untold.clear()
 
     @callback
     def async_apply_frame(self, frame: StreamFrame) -> None:
-        """Take one frame's servers: those of the last list only (a member's stream also carries
-        other users' public servers), with what frames lack (IPs; the note after the first frame)
-        from what is held.
-
-        Online changes and servers appearing are told at once. Other changes reach a server's
-        entities at most once per ``scan_interval`` (the option keeps its meaning: how often
-        values are recorded): the first frame after that time tells them the latest values.
-        """
+        """Take one frame of the live stream (see ``server_data.apply_frame``)."""
         data = self.data
         if data is None or not self.last_update_success:
             return  # the list failed: wait for it to say which servers are ours
-        dashboard_time = frame.dashboard_time or dt_util.utcnow()
-        servers = dict(data.servers)
-        for server_id, streamed in frame.servers.items():
-            if (listed := self._listed.get(server_id)) is not None:
-                # A note comes in a connection's first frame only: keep the one held until then.
-                note = streamed.public_note or servers.get(server_id, listed).public_note
-                servers[server_id] = replace(
-                    streamed, tag=listed.tag, ipv4=listed.ipv4, ipv6=listed.ipv6, public_note=note
-                )
-        online = online_ids(servers, dashboard_time, self.online_threshold)
-        now = dt_util.utcnow()
-        window = self.poll_interval
-        tell: set[int] = set()
-        for server_id in (frame.servers.keys() | self._untold) & servers.keys():
-            if (server_id in online) != (server_id in data.online):
-                tell.add(server_id)
-            elif server_id in self._untold or servers[server_id] != data.servers[server_id]:
-                told = self._told.get(server_id)
-                if told is None or now - told >= window:
-                    tell.add(server_id)
-                else:
-                    self._untold.add(server_id)
-        self.data = ServersData(
-            servers=servers, absent=data.absent, dashboard_time=dashboard_time, online=online
+        self.data, tell = apply_frame(
+            data,
+            frame,
+            self._listed,
+            self._told,
+            now=dt_util.utcnow(),
+            window=self.poll_interval,
+            threshold=self.online_threshold,
         )
         if tell:
-            self._untold -= tell
-            self._told.update(dict.fromkeys(tell, now))
             self._set_changed(tell)
             self.async_update_listeners()
 

@@ -24,9 +24,10 @@ from .api import (
     NezhaPermissionError,
 )
 from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, MONITOR_POINT_MAX_AGE
-from .coordinator import NezhaConfigEntry, NezhaServerCoordinator, track_presence
+from .coordinator import NezhaConfigEntry, NezhaServerCoordinator
 from .devices import async_remove_monitor_entities
 from .dispatch import ServerDispatchCoordinator
+from .server_data import track_presence
 from .services import SERVICE_SCOPE, async_report_missing_scope, async_withdraw_missing_scope
 
 _LOGGER = logging.getLogger(__name__)

@@ -52,7 +52,8 @@ if TYPE_CHECKING:
     from homeassistant.helpers.typing import StateType
 
     from .api import Server
-    from .coordinator import NezhaConfigEntry, ServersData
+    from .coordinator import NezhaConfigEntry
+    from .server_data import ServersData
 
 PARALLEL_UPDATES = 0
 

@@ -35,11 +35,11 @@ from .coordinator import (
     NezhaConfigEntry,
     NezhaServerCoordinator,
     issue_id,
-    track_presence,
     update_failed,
 )
 from .devices import async_remove_cycle_entities, async_remove_service_entities
 from .dispatch import ServerDispatchCoordinator
+from .server_data import track_presence
 
 _LOGGER = logging.getLogger(__name__)
 

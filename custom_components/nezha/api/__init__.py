@@ -36,11 +36,10 @@ from .models import (
     ServicesSnapshot,
     ServiceStats,
     Status,
-    StreamFrame,
     Temperature,
     TrafficCycle,
 )
-from .stream import NezhaServerStream, NezhaStreamError, NezhaStreamHandshakeError
+from .stream import NezhaServerStream, NezhaStreamError, NezhaStreamHandshakeError, StreamFrame
 from .v0 import NezhaV0Client
 from .v1 import API_V1, API_V2, NezhaV1Client
 

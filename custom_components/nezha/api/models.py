@@ -89,18 +89,6 @@ class ServersSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class StreamFrame:
-    """One frame of a 1.x/2.x dashboard's live stream: every visible server, and its clock.
-
-    Frames carry no IP addresses, and a server's ``public_note`` only in a connection's first.
-    """
-
-    servers: dict[int, Server]
-    dashboard_time: datetime | None
-    """The frame's ``now``."""
-
-
-@dataclass(frozen=True, slots=True)
 class MonitorPoint:
     """One averaged round of a ping monitor; ``latency_ms == 0`` means the round failed."""
 

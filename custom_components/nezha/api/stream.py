@@ -11,24 +11,28 @@ socket. That shapes this module:
 * frames can be large (about 900 bytes a server; aiohttp's 4 MiB default fails near 4,500
   servers): up to ``MAX_BODY_BYTES``, like every REST answer;
 * a refused handshake carries only an HTTP status, not the reason: ``NezhaStreamHandshakeError``
-  says the status, and the owner asks the REST API (one request) what it means.
+  says the status, and the owner asks the REST API (one request) what it means;
+* a frame of 1,000 servers (about 1 MB) comes every 2 s, most of it as in the frame before: a
+  frame that repeats the last one is the same ``StreamFrame`` object, and a frame parses a server
+  only when asked (``server``); its last report (``last_active``) is all most frames need.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, KeysView, Mapping
+from datetime import datetime
 import json
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 from yarl import URL
 
 from .errors import NezhaConnectionError
-from .models import StreamFrame
-from .parsing import redact
+from .models import Server
+from .parsing import redact, rfc3339, unix_seconds, unsigned
 from .transport import MAX_BODY_BYTES
-from .v1_parse import parse_stream_frame
+from .v1_parse import parse_server
 
 STREAM_PATH: Final = "api/v1/ws/server"
 STALL_TIMEOUT: Final = 10.0
@@ -57,6 +61,41 @@ def stream_url(base: URL) -> URL:
     return base.with_scheme(scheme) / STREAM_PATH
 
 
+class StreamFrame:
+    """One frame: every visible server, unparsed until asked for, and the dashboard's clock.
+
+    Frames carry no IP addresses, the country code at a server's top level and its
+    ``public_note`` only in a connection's first frame (DELTA §3.1 and §3.2).
+    """
+
+    __slots__ = ("_items", "dashboard_time")
+
+    def __init__(self, items: dict[int, Mapping[str, Any]], dashboard_time: datetime | None):
+        """``items``: each server's JSON object by id; ``dashboard_time``: the frame's ``now``."""
+        self._items = items
+        self.dashboard_time = dashboard_time
+
+    @property
+    def server_ids(self) -> KeysView[int]:
+        """The servers in the frame."""
+        return self._items.keys()
+
+    def last_active(self, server_id: int) -> datetime | None:
+        """When a server of the frame last reported (``None``: never)."""
+        return rfc3339(self._items[server_id].get("last_active"))
+
+    def server(self, server_id: int) -> Server:
+        """A server of the frame, parsed (the frame's ids are known to parse)."""
+        server = parse_server(self._items[server_id])
+        assert server is not None  # an item without a usable id is not kept
+        return server
+
+    @property
+    def servers(self) -> dict[int, Server]:
+        """Every server of the frame, parsed."""
+        return {server_id: self.server(server_id) for server_id in self._items}
+
+
 class NezhaServerStream:
     """One open connection to ``/ws/server``: iterate it for frames, then ``close`` it."""
 
@@ -68,6 +107,7 @@ class NezhaServerStream:
     async def frames(self) -> AsyncIterator[StreamFrame]:
         """Each frame as it comes; ``NezhaStreamError`` when the stream stalls or ends."""
         socket = self._socket
+        last: tuple[str | bytes, StreamFrame] | None = None
         while True:
             try:
                 message = await socket.receive(timeout=STALL_TIMEOUT)
@@ -78,7 +118,11 @@ class NezhaServerStream:
             if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                 # CLOSE, CLOSING, CLOSED, ERROR: the dashboard closes with a TCP close.
                 raise NezhaStreamError(_ended(message))
-            frame = decode_frame(message.data)
+            if last is not None and message.data == last[0]:
+                frame = last[1]  # as before: the same object, so nothing is compared again
+            else:
+                frame = decode_frame(message.data)
+                last = (message.data, frame)
             self.frames_received += 1
             yield frame
 
@@ -125,7 +169,13 @@ def decode_frame(data: str | bytes) -> StreamFrame:
         raise NezhaStreamError("the dashboard sent a frame that is not JSON") from None
     if not isinstance(payload, dict):
         raise NezhaStreamError("the dashboard sent a frame that is not a JSON object")
-    return parse_stream_frame(payload)
+    items: dict[int, Mapping[str, Any]] = {}
+    servers = payload.get("servers")  # left out when no server is visible
+    for item in servers if isinstance(servers, list) else ():
+        if isinstance(item, Mapping) and (server_id := unsigned(item, "id")) is not None:
+            items[server_id] = item
+    now = unsigned(payload, "now")  # epoch milliseconds, with second resolution
+    return StreamFrame(items, unix_seconds(now // 1000) if now is not None else None)
 
 
 def _ended(message: aiohttp.WSMessage) -> str:

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from .errors import NezhaResponseError
-from .models import Host, Server, Status, StreamFrame
+from .models import Host, Server, Status
 from .parsing import (
     integer,
     mapping,
@@ -68,24 +68,6 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
         # A server that never reported has an empty state: unknown, not zeros.
         status=_parse_status(mapping(item, "state")) if last_active else Status(),
         public_note=text(item, "public_note"),
-    )
-
-
-def parse_stream_frame(payload: Mapping[str, Any]) -> StreamFrame:
-    """One ``/ws/server`` frame (DELTA §3.1 and §3.2): ``now``, and each server as in ``GET /server``.
-
-    A frame item has the country code at its top level and no IPs; ``servers`` is left out when
-    no server is visible. ``now`` is epoch milliseconds (second resolution).
-    """
-    servers: dict[int, Server] = {}
-    items = payload.get("servers")
-    for item in items if isinstance(items, list) else ():
-        if isinstance(item, Mapping) and (server := parse_server(item)) is not None:
-            servers[server.id] = server
-    now = unsigned(payload, "now")
-    return StreamFrame(
-        servers=servers,
-        dashboard_time=unix_seconds(now // 1000) if now is not None else None,
     )
 
 
