@@ -175,6 +175,39 @@ async def test_servers_outside_the_list_are_ignored(
     assert hass.states.get(ONLINE) is None
 
 
+async def test_a_members_stream_updates_only_its_own_servers(
+    hass: HomeAssistant, streaming: NezhaSimulator
+) -> None:
+    """2.x: a member's stream also carries other users' public servers; the entry has only the
+    member's own (its server list), and the others' frames change nothing."""
+    member = streaming.add_user("bob", "bob-password-1")
+    streaming.add_server("bob-box", owner_id=member.id)
+    entry = MockConfigEntry(
+        domain="nezha",
+        title="Nezha test dashboard",
+        entry_id=ENTRY_ID,
+        data={
+            "url": streaming.url,
+            "verify_ssl": True,
+            "api": "v2",
+            "username": "bob",
+            "password": "bob-password-1",
+        },
+    )
+    streaming.generation = "v2"
+    updates = await start_live(hass, entry)
+    coordinator = entry.runtime_data.servers
+    assert set(coordinator.data.servers) == {4}
+    assert hass.states.get("binary_sensor.bob_box_online").state == STATE_ON
+    streaming.take_offline(2)
+    streaming.advance(31)
+    frames = updates.state.frames_received
+    await wait_for(lambda: updates.state.frames_received >= frames + 3)
+    assert set(coordinator.data.servers) == {4}
+    assert coordinator.data.online == {4}
+    assert hass.states.get(ONLINE) is None
+
+
 async def test_drop_polls_then_reconnects(
     hass: HomeAssistant, streaming: NezhaSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
