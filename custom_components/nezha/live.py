@@ -144,7 +144,9 @@ class NezhaLiveUpdates:
         self.state.connected_since = None
         self.state.last_error = str(err)
         self._coordinator.async_set_live(False)
-        if not self._down_logged:
+        if self._down_logged:
+            _LOGGER.debug("Live updates from %s still down: %s", self._entry.title, err)
+        else:
             self._down_logged = True
             _LOGGER.info(
                 "Live updates from %s stopped (%s); polling every %d s until they are back",
