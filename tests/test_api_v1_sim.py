@@ -395,7 +395,8 @@ async def test_detect_not_nezha(
 async def test_at_most_ten_requests_at_once(sim: NezhaSimulator, http: aiohttp.ClientSession):
     """However many calls wait, one client has at most ten requests in flight, logins counted."""
     client = signed_in(sim, http)
-    sim.latency = 0.05
+    # Long enough that ten requests are surely in flight together on a busy machine.
+    sim.latency = 0.25
     sim.reset_in_flight()
     await asyncio.gather(*(client.async_get_monitors(1) for _ in range(30)))
     assert sim.requests_in_flight_max == 10
