@@ -78,7 +78,7 @@ async def measure_push(
     return {
         "push_frames": frames,
         "push_parse_compare_ms": parse_compare_ms,
-        "push_core_percent": parse_compare_ms / 2000 * 100,
+        "push_core_percent": parse_compare_ms / args.frame_ms * 100,
         "push_loop_cpu_ms": cpu * 1e3 / max(frames, 1),
         "push_writes_per_window": (writes() - writes_before) / windows,
     }

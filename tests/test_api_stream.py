@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable
 import contextlib
 import json
+import sys
 from typing import Any
 
 import aiohttp
@@ -228,6 +229,24 @@ async def test_unreachable_dashboard(http: aiohttp.ClientSession) -> None:
     with pytest.raises(NezhaStreamError) as raised:
         await client(http, "http://127.0.0.1:9").async_open_stream()
     assert PAT not in str(raised.value)
+
+
+def test_frames_decode_without_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package needs only aiohttp: without orjson the standard library reads frames."""
+    monkeypatch.setitem(sys.modules, "orjson", None)  # makes ``import orjson`` fail
+    assert stream_module.fast_json_loads() is json.loads
+    monkeypatch.setattr(stream_module, "_fast_loads", json.loads)
+    frame = stream_module.decode_frame(json.dumps({"now": NOW_MS, "servers": [FRAME_SERVER]}))
+    assert list(frame.server_ids) == [3]
+
+
+def test_what_the_fast_decoder_refuses_is_read_as_elsewhere() -> None:
+    """NaN (which Go never writes) is unknown; a number past 64 bits is read, then dropped."""
+    frame = stream_module.decode_frame(
+        '{"now":NaN,"servers":[{"id":18446744073709551616},{"id":5,"state":{"cpu":NaN}}]}'
+    )
+    assert frame.dashboard_time is None
+    assert list(frame.server_ids) == [5]
 
 
 def test_stream_url_follows_the_scheme() -> None:

@@ -302,7 +302,9 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """The stream is up (the list is read every few minutes) or down (polled again)."""
         self.live = live
         if live:
-            self.update_interval = SERVER_LIST_REFRESH  # from the poll already scheduled on
+            # Replace the poll already scheduled: its changes would be told outside the window.
+            self.update_interval = SERVER_LIST_REFRESH
+            self._schedule_refresh()
         else:
             self.update_interval = self._poll_interval
 

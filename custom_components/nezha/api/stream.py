@@ -20,7 +20,7 @@ socket. That shapes this module:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, KeysView, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, KeysView, Mapping
 from datetime import datetime
 import json
 from typing import Any, Final
@@ -161,12 +161,34 @@ async def open_server_stream(
     return NezhaServerStream(socket)
 
 
-def decode_frame(data: str | bytes) -> StreamFrame:
-    """One frame's text as the models; ``NezhaStreamError`` if it is no JSON object."""
+def fast_json_loads() -> Callable[[str | bytes], Any]:
+    """orjson's decoder when it is there (Home Assistant ships it), else the standard library's.
+
+    A frame of 1,000 servers is about 1 MB every 2 s: orjson reads it in a fifth of the time.
+    """
     try:
-        payload = json.loads(data, parse_constant=lambda _: None)
-    except ValueError, RecursionError:
-        raise NezhaStreamError("the dashboard sent a frame that is not JSON") from None
+        import orjson
+    except ImportError:
+        return json.loads
+    return orjson.loads
+
+
+_fast_loads = fast_json_loads()
+
+
+def decode_frame(data: str | bytes) -> StreamFrame:
+    """One frame's text as the models; ``NezhaStreamError`` if it is no JSON object.
+
+    What the fast decoder refuses (``NaN``, integers past 64 bits, deep nesting) is read again as
+    every other answer is: ``NaN`` is unknown, the rest an error.
+    """
+    try:
+        payload = _fast_loads(data)
+    except ValueError:
+        try:
+            payload = json.loads(data, parse_constant=lambda _: None)
+        except ValueError, RecursionError:
+            raise NezhaStreamError("the dashboard sent a frame that is not JSON") from None
     if not isinstance(payload, dict):
         raise NezhaStreamError("the dashboard sent a frame that is not a JSON object")
     items: dict[int, Mapping[str, Any]] = {}
