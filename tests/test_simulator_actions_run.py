@@ -6,7 +6,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from nezha_simulator import NezhaSimulator
+from nezha_simulator import NezhaSimulator, build_demo_fleet
+from nezha_simulator.demo import DEMO_PAT_SCOPES
 
 from .actions_client import admin, http, run_verb, sim, v1, v2
 from .sim_client import NOT_FOUND, call
@@ -235,3 +236,44 @@ async def test_force_update_body_must_be_a_list_of_ids(
     assert reply.json() == {"error": "json: cannot unmarshal object into Go value of type []uint64"}
     reply = await session("/force-update/server", method="POST", body=[])
     assert reply.json() == {"success": True, "data": {}}
+
+
+# The demo fleet
+
+
+async def test_demo_pat_can_do_every_action_on_the_demo_fleet(
+    http: aiohttp.ClientSession,
+) -> None:
+    demo = NezhaSimulator(seed=0, now=1_750_000_000.0, generation="v2")
+    build_demo_fleet(demo)
+    pat = demo.create_pat(DEMO_PAT_SCOPES)
+    async with demo:
+        tasks = (await call(http, demo, "/api/v1/cron", bearer=pat)).json()["data"]
+        assert [(task["name"], task["cover"]) for task in tasks] == [
+            ("Restart nginx", 0),
+            ("Clean package cache", 1),
+        ]
+        reply = await call(http, demo, "/api/v1/cron/1/manual", method="POST", bearer=pat)
+        assert reply.json() == {"success": True}
+        names = {demo.server(run.server_id).name for run in demo.cron_runs}
+        assert names == {"web-1", "web-2"}
+        (rule,) = (await call(http, demo, "/api/v1/alert-rule", bearer=pat)).json()["data"]
+        form = {"name": rule["name"], "rules": rule["rules"], "enable": False}
+        reply = await call(
+            http, demo, "/api/v1/alert-rule/1", method="PATCH", bearer=pat, body=form
+        )
+        assert reply.json() == {"success": True, "data": 1}
+        monitor = (await call(http, demo, "/api/v1/service/list", bearer=pat)).json()["data"][0]
+        reply = await call(
+            http,
+            demo,
+            "/api/v1/service/1",
+            method="PATCH",
+            bearer=pat,
+            body=monitor | {"notify": True},
+        )
+        assert reply.json() == {"success": True}
+        reply = await call(
+            http, demo, "/api/v1/force-update/server", method="POST", bearer=pat, body=[1]
+        )
+        assert reply.json() == {"success": True, "data": {"success": [1]}}
