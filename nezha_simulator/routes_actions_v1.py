@@ -8,7 +8,6 @@ real-answers ``writes.json``); the route table, CSRF and PAT scopes are ``routes
 """
 
 from datetime import datetime
-import json
 from typing import Any
 
 from aiohttp import web
@@ -24,126 +23,24 @@ from .actions import (
     SimCron,
 )
 from .cycles import CycleRule
+from .gin_forms import (
+    ALERT_FORM,
+    CYCLE_KINDS,
+    RULE_FORM,
+    SERVICE_FORM,
+    arg_id,
+    bind,
+    check_form,
+    fits,
+    go_kind,
+    id_and_form,
+    id_list,
+    rule_error,
+)
 from .gojson import Float32, GoJSON
 from .model import MonitorKind
 
-CYCLE_KINDS = ("transfer_in_cycle", "transfer_out_cycle", "transfer_all_cycle")
 PERMISSION_DENIED = "permission denied"
-_GO_TYPES = {str: "string", bool: "bool", int: "number", float: "number", list: "array"}
-
-# Go types of the form fields a client may send (``json:"…"`` tags of the v2.3.7 forms).
-ALERT_FORM = {
-    "name": "string",
-    "rules": "[]*model.Rule",
-    "fail_trigger_tasks": "[]uint64",
-    "recover_trigger_tasks": "[]uint64",
-    "notification_group_id": "uint64",
-    "trigger_mode": "uint8",
-    "enable": "bool",
-}
-RULE_FORM = {
-    "type": "string",
-    "min": "float64",
-    "max": "float64",
-    "cycle_start": "time.Time",
-    "cycle_interval": "uint64",
-    "cycle_unit": "string",
-    "duration": "uint64",
-    "cover": "uint64",
-    "ignore": "map[uint64]bool",
-}
-SERVICE_FORM = {
-    "name": "string",
-    "target": "string",
-    "type": "uint8",
-    "cover": "uint8",
-    "display_index": "int",
-    "notify": "bool",
-    "duration": "uint64",
-    "min_latency": "float32",
-    "max_latency": "float32",
-    "latency_notify": "bool",
-    "enable_trigger_task": "bool",
-    "enable_show_in_service": "bool",
-    "hide_for_guest": "bool",
-    "fail_trigger_tasks": "[]uint64",
-    "recover_trigger_tasks": "[]uint64",
-    "skip_servers": "map[uint64]bool",
-    "notification_group_id": "uint64",
-}
-
-
-def _go_kind(value: object) -> str:
-    """The JSON kind Go names in an unmarshal error."""
-    if isinstance(value, dict):
-        return "object"
-    return _GO_TYPES.get(type(value), "number")
-
-
-def _fits(value: object, go_type: str) -> bool:
-    """Whether a JSON value unmarshals into ``go_type`` (``null`` always does)."""
-    if value is None or go_type in ("string", "time.Time", "bool"):
-        wanted = bool if go_type == "bool" else str
-        return value is None or type(value) is wanted
-    if go_type.startswith("[]"):
-        return isinstance(value, list)
-    if go_type.startswith("map["):
-        return isinstance(value, dict) and all(
-            key.isdigit() and isinstance(item, bool) for key, item in value.items()
-        )
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    whole = float(value).is_integer() and (value >= 0 or go_type == "int")
-    return go_type.startswith("float") or whole
-
-
-def _check_form(form: object, fields: dict[str, str], struct: str) -> str | None:
-    """The bind error of a JSON object for a Go struct, or ``None``."""
-    if not isinstance(form, dict):
-        return f"json: cannot unmarshal {_go_kind(form)} into Go value of type model.{struct}"
-    for key, go_type in fields.items():
-        if key in form and not _fits(form[key], go_type):
-            kind = _go_kind(form[key])
-            return f"json: cannot unmarshal {kind} into Go struct field {struct}.{key} of type {go_type}"
-    return None
-
-
-async def _bind(ctx: Ctx) -> Any:
-    """``ShouldBindJSON``'s decoding: the JSON body, or the error reply."""
-    raw = await ctx.request.read()
-    if not raw.strip():
-        return error("EOF")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return error("invalid character looking for beginning of value")
-
-
-def _ids(values: object) -> list[int]:
-    """A decoded ``[]uint64`` (``null`` is empty)."""
-    return [int(item) for item in values] if isinstance(values, list) else []
-
-
-def _arg_id(ctx: Ctx) -> int | web.Response:
-    """The ``:id`` as ``strconv.ParseUint`` reads it."""
-    if not ctx.arg.isascii() or not ctx.arg.isdigit():
-        return error(f'strconv.ParseUint: parsing "{ctx.arg}": invalid syntax')
-    return int(ctx.arg)
-
-
-def _rule_error(
-    kind: str, duration: int, interval: int, start: datetime | None, now: float
-) -> str | None:
-    """``validateRule``'s checks of one rule's timing."""
-    if kind not in CYCLE_KINDS:
-        return "duration need to be at least 3" if duration < 3 else None
-    if interval < 1:
-        return "cycle_interval need to be at least 1"
-    if start is None:
-        return "cycle_start is not set"
-    if start.timestamp() > now:
-        return "cycle_start is a future value"
-    return None
 
 
 class ActionRoutes:
@@ -185,6 +82,16 @@ class ActionRoutes:
         pat = ctx.viewer.pat
         return bool(fail or recover) and pat is not None and not pat.has_scope("nezha:cron:exec")
 
+    def _links_error(self, ctx: Ctx, form: dict[str, Any]) -> web.Response | None:
+        """The refusal of a form's trigger tasks or notification group, if any."""
+        fail, recover = (
+            id_list(form.get("fail_trigger_tasks")),
+            id_list(form.get("recover_trigger_tasks")),
+        )
+        if self._trigger_tasks_denied(ctx, fail, recover):
+            return error(PERMISSION_DENIED)
+        return self._group_error(ctx, int(form.get("notification_group_id") or 0))
+
     def _group_error(self, ctx: Ctx, group_id: int) -> web.Response | None:
         """v2 ``assertOwnsNotificationGroup``."""
         if not ctx.v2 or group_id == 0:
@@ -225,7 +132,7 @@ class ActionRoutes:
 
     async def _cron_run(self, ctx: Ctx) -> web.StreamResponse:
         """``/cron/:id/manual``: dispatch to the online agents now (cover 2: nothing)."""
-        task_id = _arg_id(ctx)
+        task_id = arg_id(ctx)
         if isinstance(task_id, web.Response):
             return task_id
         task = self.actions.crons.get(task_id)
@@ -292,13 +199,11 @@ class ActionRoutes:
 
     async def _service_patch(self, ctx: Ctx) -> web.StreamResponse:  # noqa: PLR0911
         """``PATCH /service/:id``: every field of the form replaces the stored one."""
-        monitor_id = _arg_id(ctx)
-        if isinstance(monitor_id, web.Response):
-            return monitor_id
-        form = await _bind(ctx)
-        if isinstance(form, web.Response):
-            return form
-        if (problem := _check_form(form, SERVICE_FORM, "ServiceForm")) is not None:
+        request = await id_and_form(ctx)
+        if isinstance(request, web.Response):
+            return request
+        monitor_id, form = request
+        if (problem := check_form(form, SERVICE_FORM, "ServiceForm")) is not None:
             return error(problem)
         kind = int(form.get("type") or 0)
         cover = int(form.get("cover") or 0)
@@ -314,14 +219,7 @@ class ActionRoutes:
         config = self.actions.monitor_config(monitor_id)
         if not self._owns_record(ctx.viewer, config.owner_id):
             return error(PERMISSION_DENIED)
-        fail, recover = (
-            _ids(form.get("fail_trigger_tasks")),
-            _ids(form.get("recover_trigger_tasks")),
-        )
-        if self._trigger_tasks_denied(ctx, fail, recover):
-            return error(PERMISSION_DENIED)
-        group_id = int(form.get("notification_group_id") or 0)
-        if (refusal := self._group_error(ctx, group_id)) is not None:
+        if (refusal := self._links_error(ctx, form)) is not None:
             return refusal
         self._replace_service(monitor_id, form, ctx.v2)
         return ok(None)
@@ -344,8 +242,8 @@ class ActionRoutes:
             notification_group_id=int(form.get("notification_group_id") or 0),
             cover=int(form.get("cover") or 0),
             enable_trigger_task=bool(form.get("enable_trigger_task")),
-            fail_trigger_tasks=_ids(form.get("fail_trigger_tasks")),
-            recover_trigger_tasks=_ids(form.get("recover_trigger_tasks")),
+            fail_trigger_tasks=id_list(form.get("fail_trigger_tasks")),
+            recover_trigger_tasks=id_list(form.get("recover_trigger_tasks")),
             min_latency=float(form.get("min_latency") or 0),
             max_latency=float(form.get("max_latency") or 0),
             latency_notify=bool(form.get("latency_notify")),
@@ -381,16 +279,14 @@ class ActionRoutes:
 
     async def _alert_patch(self, ctx: Ctx) -> web.StreamResponse:  # noqa: PLR0911
         """``PATCH /alert-rule/:id``: a full replace, refused without a rule."""
-        alert_id = _arg_id(ctx)
-        if isinstance(alert_id, web.Response):
-            return alert_id
-        form = await _bind(ctx)
-        if isinstance(form, web.Response):
-            return form
-        problem = _check_form(form, ALERT_FORM, "AlertRuleForm")
+        request = await id_and_form(ctx)
+        if isinstance(request, web.Response):
+            return request
+        alert_id, form = request
+        problem = check_form(form, ALERT_FORM, "AlertRuleForm")
         rules = form.get("rules") if problem is None else None
         for rule in rules or []:
-            problem = problem or _check_form(rule, RULE_FORM, "Rule")
+            problem = problem or check_form(rule, RULE_FORM, "Rule")
         if problem is not None:
             return error(problem)
         alert = self.actions.alert_rules.get(alert_id)
@@ -406,14 +302,7 @@ class ActionRoutes:
             if isinstance(checked, str):
                 return error(checked)
             parsed.append(checked)
-        fail, recover = (
-            _ids(form.get("fail_trigger_tasks")),
-            _ids(form.get("recover_trigger_tasks")),
-        )
-        if self._trigger_tasks_denied(ctx, fail, recover):
-            return error(PERMISSION_DENIED)
-        group_id = int(form.get("notification_group_id") or 0)
-        if (refusal := self._group_error(ctx, group_id)) is not None:
+        if (refusal := self._links_error(ctx, form)) is not None:
             return refusal
         cycles = [cycle for _, cycle in parsed if cycle is not None]
         if cycles != alert.rules:
@@ -422,9 +311,9 @@ class ActionRoutes:
         alert.enabled = bool(form.get("enable"))
         extras = AlertExtras(
             trigger_mode=int(form.get("trigger_mode") or 0),
-            notification_group_id=group_id,
-            fail_trigger_tasks=fail,
-            recover_trigger_tasks=recover,
+            notification_group_id=int(form.get("notification_group_id") or 0),
+            fail_trigger_tasks=id_list(form.get("fail_trigger_tasks")),
+            recover_trigger_tasks=id_list(form.get("recover_trigger_tasks")),
             rules_json=[rule_json for rule_json, _ in parsed],
             updated_at=self.actions.now,
         )
@@ -447,7 +336,7 @@ class ActionRoutes:
             except ValueError:
                 return f'parsing time "{start_text}" as "2006-01-02T15:04:05Z07:00"'
         interval = int(rule.get("cycle_interval") or 0)
-        problem = _rule_error(
+        problem = rule_error(
             kind, int(rule.get("duration") or 0), interval, start, self.actions.now
         )
         if problem is not None:
@@ -490,14 +379,14 @@ class ActionRoutes:
 
     async def _force_update(self, ctx: Ctx) -> web.StreamResponse:
         """``POST /force-update/server [ids]``: v2 puts foreign ids in ``offline``, v1 refuses."""
-        ids = await _bind(ctx)
+        ids = await bind(ctx)
         if isinstance(ids, web.Response):
             return ids
-        if not _fits(ids, "[]uint64") or not all(_fits(i, "uint64") for i in ids or []):
-            kind = _go_kind(ids)
+        if not fits(ids, "[]uint64") or not all(fits(i, "uint64") for i in ids or []):
+            kind = go_kind(ids)
             return error(f"json: cannot unmarshal {kind} into Go value of type []uint64")
         outcome: dict[str, list[GoJSON]] = {"success": [], "failure": [], "offline": []}
-        for server_id in _ids(ids):
+        for server_id in id_list(ids):
             server = self.actions.servers.get(server_id)
             if server is None or not server.reporting:
                 outcome["offline"].append(server_id)

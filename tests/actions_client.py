@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from nezha_simulator import NezhaSimulator
+from nezha_simulator import Generation, NezhaSimulator
 
 from .sim_client import JSON_TYPE, Reply, call, login, make_sim
 
@@ -49,31 +49,33 @@ def fill(sim: NezhaSimulator) -> None:
     sim.add_cron("on alert", "reboot", [], cover=2)
 
 
-@pytest.fixture(params=["v1", "v2"])
-async def sim(request: pytest.FixtureRequest) -> AsyncGenerator[NezhaSimulator]:
-    """A filled v1.14.14 and v2.3.7 dashboard."""
-    simulator = await make_sim(request.param)
+async def filled(generation: Generation) -> AsyncGenerator[NezhaSimulator]:
+    """A started, filled dashboard of that generation, stopped afterwards."""
+    simulator = await make_sim(generation)
     fill(simulator)
     yield simulator
     await simulator.stop()
+
+
+@pytest.fixture(params=["v1", "v2"])
+async def sim(request: pytest.FixtureRequest) -> AsyncGenerator[NezhaSimulator]:
+    """A filled v1.14.14 and v2.3.7 dashboard."""
+    async for simulator in filled(request.param):
+        yield simulator
 
 
 @pytest.fixture
 async def v2() -> AsyncGenerator[NezhaSimulator]:
     """A filled v2.3.7 dashboard."""
-    simulator = await make_sim("v2")
-    fill(simulator)
-    yield simulator
-    await simulator.stop()
+    async for simulator in filled("v2"):
+        yield simulator
 
 
 @pytest.fixture
 async def v1() -> AsyncGenerator[NezhaSimulator]:
     """A filled v1.14.14 dashboard."""
-    simulator = await make_sim("v1")
-    fill(simulator)
-    yield simulator
-    await simulator.stop()
+    async for simulator in filled("v1"):
+        yield simulator
 
 
 class Admin:
@@ -117,3 +119,9 @@ async def admin(http: aiohttp.ClientSession, sim: NezhaSimulator, user: str = "a
 def run_verb(sim: NezhaSimulator) -> str:
     """How a task is run by hand: ``POST`` on 2.x, ``GET`` on 1.x."""
     return "POST" if sim.generation == "v2" else "GET"
+
+
+async def disabling_form(session: Admin) -> dict[str, Any]:
+    """The full form that turns the first alert rule off, as read."""
+    (rule,) = await session.data("/alert-rule")
+    return {"name": rule["name"], "rules": rule["rules"], "enable": False}

@@ -11,7 +11,7 @@ import pytest
 
 from nezha_simulator import NezhaSimulator
 
-from .actions_client import CSRF_MISSING, READ_SCOPES, admin, http, sim, v1, v2
+from .actions_client import CSRF_MISSING, READ_SCOPES, admin, disabling_form, http, sim, v1, v2
 from .sim_client import JSON_TYPE, call
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -205,8 +205,7 @@ async def test_v2_login_writes_need_the_csrf_pair(
     http: aiohttp.ClientSession, v2: NezhaSimulator
 ) -> None:
     session = await admin(http, v2)
-    (rule,) = await session.data("/alert-rule")
-    form = {"name": rule["name"], "rules": rule["rules"], "enable": False}
+    form = await disabling_form(session)
     path = v2.url + "/api/v1/alert-rule/1"
     bearer = {"Authorization": f"Bearer {session.jwt}"}
     for headers in (
@@ -225,8 +224,7 @@ async def test_v1_login_writes_need_no_csrf(
     http: aiohttp.ClientSession, v1: NezhaSimulator
 ) -> None:
     session = await admin(http, v1)
-    (rule,) = await session.data("/alert-rule")
-    form = {"name": rule["name"], "rules": rule["rules"], "enable": False}
+    form = await disabling_form(session)
     reply = await call(
         http, v1, "/api/v1/alert-rule/1", method="PATCH", bearer=session.jwt, body=form
     )

@@ -236,6 +236,16 @@ async def test_force_update_body_must_be_a_list_of_ids(
     assert reply.json() == {"error": "json: cannot unmarshal object into Go value of type []uint64"}
     reply = await session("/force-update/server", method="POST", body=[])
     assert reply.json() == {"success": True, "data": {}}
+    for raw, message in (
+        (b"", "EOF"),
+        (b"nope", "invalid character 'n' looking for beginning of value"),
+    ):
+        headers = {"Authorization": f"Bearer {session.jwt}"}
+        if session.csrf:
+            headers |= {"Cookie": f"nz-csrf={session.csrf}", "X-CSRF-Token": session.csrf}
+        path = sim.url + "/api/v1/force-update/server"
+        async with http.post(path, data=raw, headers=headers) as response:
+            assert await response.json() == {"error": message}
 
 
 # The demo fleet
