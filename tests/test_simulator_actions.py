@@ -96,6 +96,7 @@ async def test_pat_reads_need_their_scope(
     refused = await call(http, v2, "/api/v1" + path, bearer=v2.create_pat(["nezha:server:read"]))
     assert (refused.status, refused.content_type) == (403, JSON_TYPE)
     assert refused.json() == {"error": f"ApiErrorForbidden: api token lacks scope {scope}"}
+    assert "nz-csrf=" in refused.headers["Set-Cookie"]  # seeded before the scope check
     allowed = await call(http, v2, "/api/v1" + path, bearer=v2.create_pat([scope]))
     assert (allowed.status, allowed.json()["success"]) == (200, True)
 
@@ -258,6 +259,7 @@ async def test_pat_writes_need_their_scope_and_no_csrf(
     )
     assert reply.status == 200
     assert "ApiErrorForbidden" not in reply.json().get("error", "")
+    assert reply.headers["Set-Cookie"] == ""  # the cookie is seeded on safe methods only
 
 
 async def test_trigger_tasks_need_cron_exec_on_a_pat(
