@@ -51,7 +51,6 @@ class SimCron:
     """robfig/cron's entry id of a scheduled task (0 for trigger tasks: left out)."""
     succeeds: bool = True
     """What the agents report for a run: a failure leaves ``last_result`` as it was."""
-    updated_at: float | None = None
 
 
 @dataclass

@@ -107,8 +107,8 @@ class ActionRoutes:
 
     def _cron_json(self, task: SimCron) -> dict[str, GoJSON]:
         """One ``model.Cron``."""
-        item: dict[str, GoJSON] = {"id": task.id, "created_at": self._created()}
-        item["updated_at"] = self._time(task.updated_at or self.actions.created)
+        created = self._created()
+        item: dict[str, GoJSON] = {"id": task.id, "created_at": created, "updated_at": created}
         item |= {"name": task.name, "task_type": task.task_type, "scheduler": task.scheduler}
         item |= {"command": task.command} if task.command else {}
         item["servers"] = list[GoJSON](task.servers)
