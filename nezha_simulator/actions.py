@@ -177,7 +177,7 @@ class ActionsWorld(ServiceWorld):
     def run_cron(self, task_id: int) -> list[int]:
         """Run a task by hand: the ids of the online servers it ran on (cover 2: none)."""
         task = self.crons[task_id]
-        ran = [server.id for server in self.cron_targets(task) if server.reporting]
+        ran = [server.id for server in self.cron_targets(task) if self.agent_connected(server)]
         for server_id in ran:
             self.cron_runs.append(CronRun(task_id, server_id, self.now))
         if ran:
@@ -229,10 +229,18 @@ class ActionsWorld(ServiceWorld):
 
     # Agent updates
 
+    def agent_connected(self, server: SimServer) -> bool:
+        """Whether the dashboard holds the agent's task stream (tasks can reach it now).
+
+        A reporting agent; a hung one (stream open, no reports) would count too on a real
+        dashboard, which the world does not tell apart from a stopped one here.
+        """
+        return server.reporting
+
     def force_update(self, server_id: int) -> ForceUpdateOutcome:
         """Send the upgrade task: a connected agent restarts with ``agent_release``."""
         server = self.server(server_id)
-        if not server.reporting:
+        if not self.agent_connected(server):
             return "offline"
         self.force_updates.append((server_id, self.now))
         if server_id not in self.refuse_force_update:

@@ -388,7 +388,7 @@ class ActionRoutes:
         outcome: dict[str, list[GoJSON]] = {"success": [], "failure": [], "offline": []}
         for server_id in id_list(ids):
             server = self.actions.servers.get(server_id)
-            if server is None or not server.reporting:
+            if server is None or not self.actions.agent_connected(server):
                 outcome["offline"].append(server_id)
             elif not ctx.viewer.owns(server):
                 if not ctx.v2:
