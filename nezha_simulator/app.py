@@ -16,10 +16,10 @@ from typing import Literal, NamedTuple, Self
 from aiohttp import hdrs, web
 
 from .accounts import SimPat
+from .actions import ActionsWorld
 from .faults import BAD_GATEWAY_PAGE, BROKEN_JSON, LOGIN_PAGE, Fault, FaultQueue
 from .routes_v0 import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, V0Routes
 from .routes_v1 import Router
-from .services import ServiceWorld
 from .stream import StreamHub
 
 type Generation = Literal["v0", "v1", "v2"]
@@ -44,8 +44,8 @@ def random_token() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(32))
 
 
-class NezhaSimulator(V0Routes, ServiceWorld):
-    """A Nezha dashboard on aiohttp, steered in-process (see ``NezhaWorld`` and ``ServiceWorld``).
+class NezhaSimulator(V0Routes, ActionsWorld):
+    """A Nezha dashboard on aiohttp, steered in-process (see ``NezhaWorld`` and ``ActionsWorld``).
 
     ``generation`` picks what it speaks: ``v0`` (v0.20.13's token API), ``v1`` (v1.14.14) or
     ``v2`` (v2.3.7); it may be changed at any time. ``token`` is the one valid v0 API token (a

@@ -13,6 +13,7 @@ import math
 import random
 import re
 
+from .actions import COVER_ALL_BUT_LISTED, COVER_LISTED, TASK_SCHEDULED, ActionsWorld
 from .services import ServiceWorld
 from .world import HISTORY_WINDOW, NezhaWorld, SimServer
 
@@ -265,8 +266,18 @@ def build_demo_fleet(sim: NezhaWorld, *, seed: int = 0) -> DemoFleet:
     return fleet
 
 
-DEMO_PAT_SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:alertrule:read")
-"""The scopes of the demo's printed v2 PAT: everything a read-only client reads."""
+DEMO_PAT_SCOPES = (
+    "nezha:inventory:read",
+    "nezha:service:read",
+    "nezha:alertrule:read",
+    "nezha:alertrule:write",
+    "nezha:service:write",
+    "nezha:cron:read",
+    "nezha:cron:exec",
+    "nezha:server:write",
+)
+"""The scopes of the demo's printed v2 PAT: everything a client reads, and the actions' writes
+(alert rules and monitors on and off, running tasks, forcing agent updates)."""
 DEMO_MEMBER = ("lab", "lab-password-1")
 """The demo's member user (a public demo value): it owns ``gpu-lab``."""
 BILLING_WEB1 = (
@@ -281,7 +292,8 @@ BILLING_WEB2 = (
 
 
 def _add_v1_extras(sim: ServiceWorld, rng: random.Random) -> None:
-    """What only 1.x/2.x show: a member, billing notes, an HTTP monitor, stats, a near-full cycle.
+    """What only 1.x/2.x show: a member, billing notes, an HTTP monitor, stats, a near-full cycle,
+    and the two tasks.
 
     ``web-1`` and ``web-2`` carry the billing JSON of NEZHA_API_DELTA.md §8; ``gpu-lab`` belongs to
     the member ``lab``; the HTTP monitor has no per-server series (as without TSDB); the monthly
@@ -308,3 +320,19 @@ def _add_v1_extras(sim: ServiceWorld, rng: random.Random) -> None:
         "Monthly 10 TiB", max_bytes=quota, cycle_start=start, server_ids=[names["web-1"].id]
     )
     sim.set_cycle_transfer(rule, names["web-1"].id, int(quota * 0.93))
+    if isinstance(sim, ActionsWorld):
+        _add_tasks(sim, names)
+
+
+def _add_tasks(sim: ActionsWorld, names: dict[str, SimServer]) -> None:
+    """Two tasks that can be run by hand: one on the web servers, one everywhere but the NAS."""
+    web = [names["web-1"].id, names["web-2"].id]
+    sim.add_cron("Restart nginx", "systemctl restart nginx", web, cover=COVER_LISTED)
+    sim.add_cron(
+        "Clean package cache",
+        "apt-get clean",
+        [names["nas"].id],
+        cover=COVER_ALL_BUT_LISTED,
+        task_type=TASK_SCHEDULED,
+        scheduler="0 0 4 * * *",
+    )

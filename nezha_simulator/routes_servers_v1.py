@@ -1,4 +1,4 @@
-"""The 1.x/2.x routes of servers, groups, the live stream, services and alert rules.
+"""The 1.x/2.x routes of servers, groups, the live stream and services.
 
 Who sees what follows v1.14.14 (guests lose hidden servers and get the filtered host, any
 logged-in user sees everything) and v2.3.7 (``Viewer.can_view``/``owns``: NEZHA_API_DELTA.md
@@ -97,7 +97,7 @@ class ServerRoutes:
         digest = viewer.pat.digest if viewer.pat is not None else None
         return await self.streams.serve(ctx.request, frame, digest)
 
-    # Services and alert rules
+    # Services
 
     async def _service(self, ctx: Ctx) -> web.StreamResponse:
         """``GET /service``: 30-day stats and ``cycle_transfer_stats``, per viewer in v2."""
@@ -179,14 +179,3 @@ class ServerRoutes:
         if period != "1d" and ctx.viewer.kind == "guest":
             return error("unauthorized: only 1d data available for guests")
         return ok(self._histories(server, self.world.now - PERIODS[period], v2=True))
-
-    async def _alert_rules(self, ctx: Ctx) -> web.StreamResponse:
-        """``GET /alert-rule``: admins see all, members their own."""
-        user = ctx.viewer.user
-        assert user is not None
-        rules: list[GoJSON] = [
-            render.alert_rule_json(self.world, alert.id)
-            for alert in self.world.alert_rules.values()
-            if ctx.viewer.is_admin or alert.owner_id == user.id
-        ]
-        return ok(rules)

@@ -25,9 +25,10 @@ from .access_v1 import (
     waf_page,
 )
 from .accounts import SCOPE_INVENTORY_READ, SCOPE_SERVER_READ
+from .actions import ActionsWorld
 from .routes_accounts_v1 import AccountRoutes
+from .routes_actions_v1 import ActionRoutes
 from .routes_servers_v1 import ServerRoutes
-from .services import ServiceWorld
 from .stream import StreamHub
 
 V1_FRONTEND_PAGE = """<!doctype html>
@@ -50,16 +51,18 @@ class Route:
     pat_forbidden: bool = False
 
 
-class Router(AccountRoutes, ServerRoutes):
+class Router(ActionRoutes, AccountRoutes, ServerRoutes):
     """Routes the v1/v2 API of one world; ``streams`` holds its open websockets.
 
     The handlers are in ``routes_accounts_v1`` (logins, tokens, settings, profile) and
-    ``routes_servers_v1`` (servers, groups, the stream, services, alert rules).
+    ``routes_servers_v1`` (servers, groups, the stream, services) and ``routes_actions_v1``
+    (alert rules, cron tasks, notification groups, full monitors and the writes).
     """
 
-    def __init__(self, world: ServiceWorld, streams: StreamHub) -> None:
+    def __init__(self, world: ActionsWorld, streams: StreamHub) -> None:
         """Bind to the world; CSRF tokens issued so far are remembered here."""
         self.world = world
+        self.actions = world
         self.streams = streams
         self._csrf: set[str] = set()
 
@@ -78,7 +81,6 @@ class Router(AccountRoutes, ServerRoutes):
             (get, "/service/server"): Route(self._service_servers, "optional", service),
             (get, "/profile"): Route(self._profile, "auth", pat_forbidden=True),
             (get, "/server"): Route(self._servers, "auth", inventory),
-            (get, "/alert-rule"): Route(self._alert_rules, "auth", "nezha:alertrule:read"),
         }
         if v2:
             routes[(post, "/refresh-token")] = Route(self._refresh, "auth", pat_forbidden=True)
@@ -87,7 +89,25 @@ class Router(AccountRoutes, ServerRoutes):
         else:
             routes[(get, "/refresh-token")] = Route(self._refresh, "auth")
             routes[(get, "/service/:id")] = Route(self._service_history, "optional")
-        return routes
+        return routes | self._action_routes(v2)
+
+    def _action_routes(self, v2: bool) -> dict[tuple[str, str], Route]:
+        """Cron tasks, notification groups, full monitors and rules, and the writes."""
+        get, post, patch = hdrs.METH_GET, hdrs.METH_POST, hdrs.METH_PATCH
+        return {
+            (get, "/cron"): Route(self._crons, "auth", "nezha:cron:read"),
+            (post if v2 else get, "/cron/:id/manual"): Route(
+                self._cron_run, "auth", "nezha:cron:exec"
+            ),
+            (get, "/notification-group"): Route(
+                self._notification_groups, "auth", "nezha:notification-group:read"
+            ),
+            (get, "/service/list"): Route(self._service_list, "auth", "nezha:service:read"),
+            (patch, "/service/:id"): Route(self._service_patch, "auth", "nezha:service:write"),
+            (get, "/alert-rule"): Route(self._alert_rules_full, "auth", "nezha:alertrule:read"),
+            (patch, "/alert-rule/:id"): Route(self._alert_patch, "auth", "nezha:alertrule:write"),
+            (post, "/force-update/server"): Route(self._force_update, "auth", "nezha:server:write"),
+        }
 
     def _match(self, method: str, path: str, v2: bool) -> tuple[Route, str] | None:
         """The route for ``method path`` (below ``/api/v1``) and its ``:id``."""
@@ -123,15 +143,18 @@ class Router(AccountRoutes, ServerRoutes):
         viewer = authenticate(world, request, route.access, v2=v2, ip=ip)
         if isinstance(viewer, web.Response):
             return viewer
-        csrf_gated = v2 and route.access == "auth" and request.method != hdrs.METH_GET
+        safe = request.method in (hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS)
+        csrf_gated = v2 and route.access == "auth" and not safe
         if csrf_gated and viewer.kind == "jwt" and not csrf_ok(request, self._csrf):
             return csrf_failed()
-        if viewer.pat is not None:
-            if route.pat_forbidden:
-                return pat_forbidden()
-            if route.scope is not None and not viewer.pat.has_scope(route.scope):
-                return lacks_scope(route.scope)
-        response = await route.handler(Ctx(request, viewer, v2, ip, arg))
-        if v2 and route.access == "auth" and CSRF_COOKIE not in request.cookies:
+        response: web.StreamResponse
+        if viewer.pat is not None and route.pat_forbidden:
+            response = pat_forbidden()
+        elif viewer.pat is not None and route.scope and not viewer.pat.has_scope(route.scope):
+            response = lacks_scope(route.scope)
+        else:
+            response = await route.handler(Ctx(request, viewer, v2, ip, arg))
+        # csrfMiddleware runs before the PAT checks and seeds the cookie on safe methods only.
+        if v2 and route.access == "auth" and safe and CSRF_COOKIE not in request.cookies:
             self._set_csrf(response)
         return response

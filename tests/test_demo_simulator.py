@@ -140,9 +140,7 @@ async def test_command_line_defaults_to_v2_and_prints_how_to_connect(socket_enab
         url = lines[0].split(" at ")[1]
         assert lines[0] == f"Nezha v2.3.7 dashboard simulator at {url}"
         assert lines[1] == f"User: admin  Password: {DEMO_PASSWORD}"
-        assert lines[2] == (
-            f"PAT (nezha:inventory:read nezha:service:read nezha:alertrule:read): {DEMO_PAT}"
-        )
+        assert lines[2] == (f"PAT ({' '.join(DEMO_PAT_SCOPES)}): {DEMO_PAT}")
         assert lines[3] == f"Steer it: POST {url}/demo/servers/NAME/offline (or /online)"
         async with aiohttp.ClientSession() as session:
             assert await _v1_names(session, url, DEMO_PAT) == DEMO_SERVERS
