@@ -26,7 +26,7 @@ from nezha_simulator import NezhaSimulator
 
 from .conftest import poll, setup_entry
 from .test_generations import ENTRY_ID, entry_for
-from .test_services import USED, requests_to, state, world  # noqa: F401 (the world fixture)
+from .test_services import TCP_UP, USED, requests_to, state, world  # noqa: F401 (the world fixture)
 
 PEER_IP = "NZ::Use-Peer-IP"
 """``web_real_ip_header`` set to the socket's peer: JWT sessions are bound to 127.0.0.1."""
@@ -40,21 +40,22 @@ async def test_cycles_of_hidden_servers_survive_guest_answers(
     freezer: FrozenDateTimeFactory,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    """``/service`` seen as a guest lacks gpu-box's cycle: it is asked again as the login."""
+    """``/service`` seen as a guest lacks gpu-box's cycle and a hidden monitor: asked again."""
     world.real_ip_header = PEER_IP
     world.server(1).hide_for_guest = True
+    world.monitors[sorted(world.monitors)[1]].hide_for_guest = True
     # The server list (which needs the login, so it would notice) is read far less often.
     entry = entry_for(
         world, "v2", login=True, **{CONF_SCAN_INTERVAL: 3600, CONF_MONITOR_INTERVAL: 60}
     )
     await setup_entry(hass, entry)
-    used = state(hass, USED)
+    used, tcp_up = state(hass, USED), state(hass, TCP_UP)
     logins = world.login_count
 
     world.move_sessions(ELSEWHERE)
     for _ in range(4):
         await poll(hass, freezer, 60)
-        assert state(hass, USED) == used
+        assert (state(hass, USED), state(hass, TCP_UP)) == (used, tcp_up)
     assert entity_registry.async_get(USED) is not None
     assert world.login_count == logins + 1  # one new login, then its JWT serves every poll
     assert state(hass, VPS_USED) == "10.0"
