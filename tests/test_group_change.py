@@ -66,6 +66,14 @@ async def choose(
     await hass.async_block_till_done()
 
 
+async def setup_for_tag(hass: HomeAssistant, entry: MockConfigEntry, tag: str) -> None:
+    """Set up the 0.x ``entry`` for the servers tagged ``tag``."""
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options={CONF_TAG: tag})
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
 def server_ids(device_registry: dr.DeviceRegistry) -> set[str]:
     """The entry's server devices, by the server-id part of their identifier."""
     return {
@@ -113,10 +121,7 @@ async def test_a_0x_tag_and_another_group_take_effect_too(
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """0.x: tag "prod" -> tag "lab" swaps the devices at once."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(config_entry, options={CONF_TAG: "prod"})
-    await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_for_tag(hass, config_entry, "prod")
 
     def names() -> set[str | None]:
         devices = dr.async_entries_for_config_entry(device_registry, config_entry.entry_id)

@@ -13,14 +13,15 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.nezha.const import CONF_TAG, DOMAIN
+from custom_components.nezha.const import DOMAIN
 from nezha_simulator import NezhaSimulator
 
 from .conftest import poll, setup_entry
 from .test_generations import ENTRY_ID, INVENTORY_SCOPE, entry_for
-from .test_group_change import choose
+from .test_group_change import choose, setup_for_tag
 
 
 async def test_monitors_turned_off_withdraw_the_missing_scope_issue(
@@ -36,22 +37,20 @@ async def test_monitors_turned_off_withdraw_the_missing_scope_issue(
     assert issue_registry.async_get_issue(DOMAIN, f"missing_scope_{ENTRY_ID}") is None
 
 
-async def tagged_entry_with_an_empty_group(
+@pytest.fixture
+async def empty_group_issue(
     hass: HomeAssistant,
     fleet: NezhaSimulator,
-    entry: MockConfigEntry,
+    config_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
 ) -> str:
     """A 0.x entry for tag "prod" whose servers moved to "production": its issue's id."""
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, options={CONF_TAG: "prod"})
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_for_tag(hass, config_entry, "prod")
     fleet.set_tag(2, "production")
     fleet.set_tag(3, "production")
     await poll(hass, freezer)
-    issue_id = f"tag_not_found_{entry.entry_id}"
+    issue_id = f"tag_not_found_{config_entry.entry_id}"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     return issue_id
 
@@ -60,35 +59,29 @@ async def test_another_group_withdraws_the_empty_group_issue_at_once(
     hass: HomeAssistant,
     fleet: NezhaSimulator,
     config_entry: MockConfigEntry,
-    freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
+    empty_group_issue: str,
 ) -> None:
     """The issue is about the old choice: it goes with it, even while the dashboard is down."""
-    issue_id = await tagged_entry_with_an_empty_group(
-        hass, fleet, config_entry, freezer, issue_registry
-    )
     await choose(hass, config_entry, "lab", before_saving=lambda: fleet.fail_next(5))
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert issue_registry.async_get_issue(DOMAIN, empty_group_issue) is None
 
 
 async def test_all_servers_of_an_empty_dashboard_is_the_other_issue(
     hass: HomeAssistant,
     fleet: NezhaSimulator,
     config_entry: MockConfigEntry,
-    freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
+    empty_group_issue: str,
 ) -> None:
     """Group "prod" -> all servers, and the dashboard has none: "no servers" replaces it."""
-    issue_id = await tagged_entry_with_an_empty_group(
-        hass, fleet, config_entry, freezer, issue_registry
-    )
 
     def empty_the_dashboard() -> None:
         for server_id in list(fleet.servers):
             fleet.remove_server(server_id)
 
     await choose(hass, config_entry, None, before_saving=empty_the_dashboard)
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert issue_registry.async_get_issue(DOMAIN, empty_group_issue) is None
     no_servers = issue_registry.async_get_issue(DOMAIN, f"no_servers_{config_entry.entry_id}")
     assert no_servers is not None
