@@ -2,7 +2,8 @@
 
 The kinds and what withdraws them: ``dashboard_upgraded`` (a good server list: the dashboard is
 0.x again, or Reconfigure reloaded the entry), ``tag_not_found`` and ``no_servers`` (a list with
-servers, or the user choosing another group in the options), ``missing_scope`` (a good monitor
+servers, the user choosing another group in the options, or, for ``no_servers``, the user deleting
+the last of the devices by hand), ``missing_scope`` (a good monitor
 or ``/service`` poll after Reconfigure, or monitors turned off in the options). Removing the
 entry withdraws all of them.
 """
@@ -12,9 +13,11 @@ from __future__ import annotations
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.nezha.const import DOMAIN
 from nezha_simulator import NezhaSimulator
@@ -85,3 +88,36 @@ async def test_all_servers_of_an_empty_dashboard_is_the_other_issue(
     assert issue_registry.async_get_issue(DOMAIN, empty_group_issue) is None
     no_servers = issue_registry.async_get_issue(DOMAIN, f"no_servers_{config_entry.entry_id}")
     assert no_servers is not None
+
+
+async def test_deleting_every_device_of_an_emptied_dashboard_ends_its_issue(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    device_registry: dr.DeviceRegistry,
+    issue_registry: ir.IssueRegistry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The issue's own advice: once the last device is deleted by hand, the issue goes at once."""
+    assert await async_setup_component(hass, "config", {})
+    await setup_entry(hass, config_entry)
+    for server_id in list(fleet.servers):
+        fleet.remove_server(server_id)
+    await poll(hass, freezer)
+    issue_id = f"no_servers_{config_entry.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+    client = await hass_ws_client(hass)
+    servers = [
+        device
+        for device in dr.async_entries_for_config_entry(device_registry, config_entry.entry_id)
+        if (DOMAIN, config_entry.entry_id) not in device.identifiers
+    ]
+    for device in servers:
+        assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+        await client.send_json_auto_id(
+            {"type": "config/device_registry/remove", "device_id": device.id}
+        )
+        assert (await client.receive_json())["success"]
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

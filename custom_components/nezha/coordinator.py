@@ -371,10 +371,15 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """Stop tracking a gone server whose device the user deleted.
 
         Its entities are forgotten by the platforms, so they are created anew if it comes back.
+        The last one deleted of a dashboard that reports none ends the "no servers" issue.
         """
         self._registry_absent.pop(server_id, None)
         if self.data is not None and server_id in self.data.absent:
             absent = {key: count for key, count in self.data.absent.items() if key != server_id}
             self.data = replace(self.data, absent=absent)
+            if not self.data.tracked_ids:
+                ir.async_delete_issue(
+                    self.hass, DOMAIN, issue_id(ISSUE_NO_SERVERS, self.config_entry)
+                )
             self._set_changed((server_id,))
             self.async_update_listeners()
