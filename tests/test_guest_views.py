@@ -9,12 +9,15 @@ or shown unavailable, because of such an answer.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+import pytest
 
-from custom_components.nezha.api import Login, NezhaV1Client
+from custom_components.nezha.api import Login, NezhaResponseError, NezhaV1Client
 from custom_components.nezha.const import (
     CONF_GROUP_ID,
     CONF_GROUP_NAME,
@@ -116,3 +119,24 @@ async def test_the_options_see_the_groups_of_the_login(
 
     world.move_sessions(ELSEWHERE)
     assert await client.async_get_groups() == groups
+
+
+async def test_a_login_whose_jwts_never_last_gets_no_guest_answer(
+    world: NezhaSimulator,  # noqa: F811
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each JWT works once (the host shows a new address every request): an error, no guess."""
+    world.generation = "v2"
+    checks: Counter[str] = Counter()
+    check = world.jwt_user
+
+    def once(token: str, ip: str, *, v2: bool) -> tuple[str, object]:
+        checks[token] += 1
+        return check(token, ip, v2=v2) if checks[token] == 1 else ("bad", None)
+
+    monkeypatch.setattr(world, "jwt_user", once)
+    client = NezhaV1Client(http, world.url, Login("admin", world.admin.password), api_version="v2")
+    with pytest.raises(NezhaResponseError, match="keeps refusing"):
+        await client.async_get_services()
+    assert world.login_count == 3
