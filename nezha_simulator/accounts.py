@@ -255,6 +255,15 @@ class AccountsWorld(NezhaWorld):
             if doomed is None or session.user_id == doomed:
                 del self._sessions[key]
 
+    def move_sessions(self, ip: str) -> None:
+        """Bind every existing JWT session to ``ip``: as if this host's address changed since.
+
+        With a real-IP header set, those JWTs are then guests on public routes (silently) and
+        refused on routes that need a login; a new login works.
+        """
+        for session in self._sessions.values():
+            session.ip = ip
+
     # PATs
 
     @property

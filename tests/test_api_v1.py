@@ -160,6 +160,7 @@ async def test_owner_marks_a_2x_dashboard(
 async def test_groups_and_group_filter(fake: FakeDashboard, http: aiohttp.ClientSession):
     """Groups by id; a group's servers are its members; a gone group selects none."""
     fake.answers |= {"server-group": ok(GROUPS), "server": ok([SERVER, NEVER_REPORTED])}
+    fake.answers["alert-rule"] = ok([])  # proves the login took the JWT the groups were read with
     client = login_client(fake, http, "v2")
     assert await client.async_get_groups() == {1: "prod", 2: "empty"}
     assert list((await client.async_get_servers(1)).servers) == [3]

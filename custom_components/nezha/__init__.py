@@ -36,7 +36,7 @@ from .devices import (
 )
 from .live import NezhaLiveUpdates
 from .monitors import NezhaMonitorCoordinator
-from .services import NezhaServicesCoordinator
+from .services import NezhaServicesCoordinator, async_withdraw_missing_scope
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -58,6 +58,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
             await services.async_refresh()
     else:
         _async_remove_all_monitor_entities(hass, entry)
+        # Nothing asks for monitors or /service now: a scope for them is no longer missing.
+        async_withdraw_missing_scope(hass, entry)
 
     # Created before the platforms so server devices can name it as their via device.
     dashboard = async_create_dashboard_device(hass, entry)

@@ -14,6 +14,9 @@ MANUFACTURER: Final = "Nezha"
 # CONF_API_TOKEN (a 0.x API token or a 2.x personal access token) or CONF_USERNAME + CONF_PASSWORD
 # (a 1.x/2.x login).
 CONF_API: Final = "api"
+CONF_DEVICES_GROUP: Final = "devices_group"
+"""Entry data: the server group (a 0.x tag, a 1.x/2.x group id) the server devices were last made
+for; absent: all servers. Set by the integration, not the user (see ``devices.group_changed``)."""
 
 # Options.
 CONF_SCAN_INTERVAL: Final = "scan_interval"

@@ -50,11 +50,14 @@ from .const import (
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     SERVER_LIST_REFRESH,
+    STALE_AFTER_POLLS,
 )
 from .devices import (
     async_registered_server_ids,
+    async_remember_group,
     async_remove_server_devices,
     async_sync_server_devices,
+    group_changed,
 )
 from .dispatch import ServerDispatchCoordinator
 from .server_data import ServersData, apply_frame, online_ids, track_presence
@@ -191,9 +194,19 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
 
     @override
     async def _async_setup(self) -> None:
-        """Track devices left from an earlier run, so servers deleted meanwhile are removed too."""
+        """Track devices left from an earlier run, so servers deleted meanwhile are removed too.
+
+        After the user chose another server group, the first answer without a server removes it
+        (the user asked for it), and the issues about the old choice go.
+        """
+        missed = 0
+        if group_changed(self.config_entry, self.group):
+            for kind in (ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS):
+                ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry))
+            if self.group is not None:  # all servers instead of a group leaves none out
+                missed = STALE_AFTER_POLLS - 1
         self._registry_absent = dict.fromkeys(
-            async_registered_server_ids(self.hass, self.config_entry), 0
+            async_registered_server_ids(self.hass, self.config_entry), missed
         )
 
     def is_online(self, server: Server) -> bool:
@@ -237,6 +250,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         changed.update(previous_servers.keys() - servers.keys(), gone)
         self._told.update(dict.fromkeys(changed, dt_util.utcnow()))
         async_remove_server_devices(self.hass, self.config_entry, gone)
+        async_remember_group(self.hass, self.config_entry, self.group)
         async_sync_server_devices(self.hass, self.config_entry, servers, previous_servers, changed)
         self._set_changed(changed)
         return ServersData(
@@ -357,10 +371,15 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """Stop tracking a gone server whose device the user deleted.
 
         Its entities are forgotten by the platforms, so they are created anew if it comes back.
+        The last one deleted of a dashboard that reports none ends the "no servers" issue.
         """
         self._registry_absent.pop(server_id, None)
         if self.data is not None and server_id in self.data.absent:
             absent = {key: count for key, count in self.data.absent.items() if key != server_id}
             self.data = replace(self.data, absent=absent)
+            if not self.data.tracked_ids:
+                ir.async_delete_issue(
+                    self.hass, DOMAIN, issue_id(ISSUE_NO_SERVERS, self.config_entry)
+                )
             self._set_changed((server_id,))
             self.async_update_listeners()

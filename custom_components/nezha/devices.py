@@ -13,6 +13,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
+    CONF_DEVICES_GROUP,
     CYCLE_ENTITY_KEYS,
     DOMAIN,
     MANUFACTURER,
@@ -137,6 +138,30 @@ def async_registered_server_ids(hass: HomeAssistant, entry: NezhaConfigEntry) ->
         for identifier in device.identifiers
         if (server_id := server_id_from_identifier(entry, identifier)) is not None
     }
+
+
+def group_changed(entry: NezhaConfigEntry, group: str | int | None) -> bool:
+    """Whether the server devices were made for another server group than ``group`` (None: all).
+
+    Only the user changes it (in the options): servers outside the new choice then leave with
+    the first answer that lacks them, rather than after the three polls that guard against an
+    outage. A new entry's first choice, or an entry from before this was remembered, counts as a
+    change too: it has no devices of servers outside the choice, or they are due to go anyway.
+    """
+    return entry.data.get(CONF_DEVICES_GROUP) != group
+
+
+@callback
+def async_remember_group(
+    hass: HomeAssistant, entry: NezhaConfigEntry, group: str | int | None
+) -> None:
+    """The server devices are those of ``group`` now (called once an answer listed its servers)."""
+    if not group_changed(entry, group):
+        return
+    data = {key: value for key, value in entry.data.items() if key != CONF_DEVICES_GROUP}
+    if group is not None:
+        data[CONF_DEVICES_GROUP] = group
+    hass.config_entries.async_update_entry(entry, data=data)
 
 
 @callback

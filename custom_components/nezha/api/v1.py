@@ -48,6 +48,11 @@ _PAT_LOOKUP_FAILED = "api token lookup failed"
 """A 2.x database error behind a 401: the token may be fine, so it is not refused for good."""
 _SCOPE = re.compile(r"lacks scope (\S+)")
 _QUOTE_CHARS = 120
+_PROOF_ROUTE = "alert-rule"
+"""A small route that needs a login (every user may read it; PATs never need it as proof)."""
+
+type _Answer = tuple[Any, datetime | None]
+"""A success envelope's ``data`` and the dashboard's clock when it answered."""
 
 
 class _Refused(Exception):
@@ -103,9 +108,12 @@ class NezhaV1Client:
         A group id the dashboard no longer has selects no server (as a v0 tag without servers).
         """
         members: frozenset[int] | None = None
-        if group is not None:
-            members = (await self._groups()).get(group, ("", frozenset()))[1]
-        data, dashboard_time = await self._get("server")
+        if group is None:
+            data, dashboard_time = await self._get("server")
+        else:
+            # /server-group is public: it is read as the login that /server then takes.
+            (groups, _), (data, dashboard_time) = await self._get_pair("server-group", "server")
+            members = _groups(groups).get(group, ("", frozenset()))[1]
         servers: dict[int, Server] = {}
         for item in objects(data):
             if is_2x_server(item):
@@ -118,7 +126,8 @@ class NezhaV1Client:
 
     async def async_get_groups(self) -> dict[int, str]:
         """The dashboard's server groups the credential may see, id to name."""
-        return {group_id: name for group_id, (name, _) in sorted((await self._groups()).items())}
+        groups, _ = await self._get_own("server-group")
+        return {group_id: name for group_id, (name, _) in sorted(_groups(groups).items())}
 
     async def async_get_monitors(self, server_id: int) -> MonitorsSnapshot:
         """One server's ping monitors: each one's newest round and the size of its 24 h series."""
@@ -158,7 +167,7 @@ class NezhaV1Client:
 
         The dashboard keeps only the servers the credential may see in each cycle.
         """
-        data, dashboard_time = await self._get("service")
+        data, dashboard_time = await self._get_own("service")
         return parse_services(data, dashboard_time)
 
     async def async_get_alert_rules(self) -> dict[int, AlertRule]:
@@ -166,17 +175,44 @@ class NezhaV1Client:
         data, _ = await self._get("alert-rule")
         return parse_alert_rules(data)
 
-    async def _groups(self) -> dict[int, tuple[str, frozenset[int]]]:
-        data, _ = await self._get("server-group")
-        return {
-            group_id: (name, members)
-            for group_id, name, members in filter(None, map(parse_group, objects(data)))
-        }
+    async def _get_own(self, path: str) -> _Answer:
+        """GET a public route as the credential, never as a guest.
+
+        Public routes answer a JWT the dashboard no longer takes (bound to an address this host
+        no longer has: NEZHA_API_DELTA.md §5.4) as a guest's, silently and with less: servers
+        and monitors hidden from guests are missing. Only routes that need a login refuse it.
+        So a login's answer counts once such a route took the same JWT right after it. An access
+        token is never taken for a guest (a bad one is refused everywhere, §5.2).
+        """
+        if not self._credential.renewable:
+            return await self._get(path)
+        answer, _ = await self._get_pair(path, _PROOF_ROUTE)
+        return answer
+
+    async def _get_pair(self, public: str, private: str) -> tuple[_Answer, _Answer]:
+        """GET a public route, then one that needs the credential and proves it (see _get_own).
+
+        If the second took another authorization than the first (the first's JWT was refused
+        and a new login made), the first may be a guest's answer: both are asked again, once.
+        """
+        for _ in range(2):
+            first, used = await self._get_signed(public)
+            second, proved = await self._get_signed(private)
+            if proved == used:
+                return first, second
+        raise NezhaResponseError("the dashboard keeps refusing the JWTs of this login")
 
     async def _get(
         self, path: str, params: Mapping[str, str] | None = None, *, missing_ok: bool = False
-    ) -> tuple[Any, datetime | None]:
-        """GET ``/api/v1/<path>``: the envelope's ``data`` and the dashboard's clock.
+    ) -> _Answer:
+        """GET ``/api/v1/<path>``: the envelope's ``data`` and the dashboard's clock."""
+        answer, _ = await self._get_signed(path, params, missing_ok=missing_ok)
+        return answer
+
+    async def _get_signed(
+        self, path: str, params: Mapping[str, str] | None = None, *, missing_ok: bool = False
+    ) -> tuple[_Answer, str]:
+        """``_get``, and the authorization the answer was made with.
 
         A refused JWT is dropped and replaced by one new login, then the request is sent again,
         once. Anything refused after that, or a refused access token, latches the credential.
@@ -185,20 +221,20 @@ class NezhaV1Client:
         credential = self._credential
         authorization = await credential.authorization()
         try:
-            return await self._get_once(path, params, authorization, missing_ok)
+            return await self._get_once(path, params, authorization, missing_ok), authorization
         except _Refused as refused:
             if not credential.renewable:
                 raise self._refused_for_good(refused) from None
         credential.drop(authorization)
         authorization = await credential.authorization()  # one new login (shared by all)
         try:
-            return await self._get_once(path, params, authorization, missing_ok)
+            return await self._get_once(path, params, authorization, missing_ok), authorization
         except _Refused as refused:
             raise self._refused_for_good(refused) from None
 
     async def _get_once(
         self, path: str, params: Mapping[str, str] | None, authorization: str, missing_ok: bool
-    ) -> tuple[Any, datetime | None]:
+    ) -> _Answer:
         async with self._limit:
             reply = await fetch(
                 self._session,
@@ -302,6 +338,14 @@ class NezhaV1Client:
     @staticmethod
     def _quote(text: str) -> str:
         return repr(text[:_QUOTE_CHARS])
+
+
+def _groups(data: Any) -> dict[int, tuple[str, frozenset[int]]]:
+    """``GET /server-group``'s data: each group's name and member servers, by id."""
+    return {
+        group_id: (name, members)
+        for group_id, name, members in filter(None, map(parse_group, objects(data)))
+    }
 
 
 def _not_json(body: bytes) -> bool:
