@@ -23,6 +23,7 @@ from nezha_simulator import NezhaSimulator
 
 from .fake_dashboard import FakeDashboard
 from .flow_fixtures import V0_DATA, MockDashboard, add_entry, mocked_dashboard
+from .log_check import no_unexpected_traceback  # noqa: F401  (autouse: a traceback fails the test)
 
 TOKEN = "0123456789abcdefABCDEFghijklmnop"
 """A token shaped like a real v0 one (32 letters and digits)."""
