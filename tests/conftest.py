@@ -23,7 +23,9 @@ from nezha_simulator import NezhaSimulator
 
 from .fake_dashboard import FakeDashboard
 from .flow_fixtures import V0_DATA, MockDashboard, add_entry, mocked_dashboard
-from .log_check import no_unexpected_traceback  # noqa: F401  (autouse: a traceback fails the test)
+
+# A traceback a test did not ask for fails it (tests/log_check.py).
+from .log_check import log_check_records, pytest_runtest_teardown  # noqa: F401
 
 TOKEN = "0123456789abcdefABCDEFghijklmnop"
 """A token shaped like a real v0 one (32 letters and digits)."""

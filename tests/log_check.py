@@ -1,9 +1,9 @@
 """Fail a test whose log holds a traceback the test did not ask for.
 
 A traceback in the log is a real error until a test says otherwise; buried among expected ones it
-goes unseen. So every test (through the autouse fixture below, imported by ``conftest.py``) fails at
-teardown when a log record of its setup, call or teardown, at WARNING or above, carries an exception
-(``exc_info``, a stack) or the text "Traceback". DEBUG and INFO are left alone: Home Assistant adds
+goes unseen. So every test (through the hook and fixture below, imported by ``conftest.py``) fails
+at teardown when a log record of its setup, call or teardown, at WARNING or above, carries an
+exception (``exc_info``, a stack) or the text "Traceback". DEBUG and INFO are left alone: Home Assistant adds
 the full exception at DEBUG to every failure it handles (a coordinator's "Full error:", a config
 entry's "Full exception"), next to the one-line warning a user sees. A test that provokes one on
 purpose either:
@@ -46,17 +46,28 @@ def describe(record: logging.LogRecord) -> str:
     return f"{record.levelname} {record.name}: {record.getMessage().splitlines()[0][:200]}"
 
 
+CAPLOG: pytest.StashKey[pytest.LogCaptureFixture] = pytest.StashKey()
+
+
 @pytest.fixture(autouse=True)
-def no_unexpected_traceback(
-    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
-) -> Generator[None]:
+def log_check_records(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> None:
+    """Give the teardown hook below the test's log records (through the public ``caplog``)."""
+    request.node.stash[CAPLOG] = caplog
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None]:
     """Fail the test if its log has a traceback it did not ask for (see the module docstring).
 
-    Autouse fixtures are set up first, so this teardown runs after ``hass``'s, whose config-entry
-    unloads are checked too.
+    A hook, not a fixture's teardown: it runs after every fixture has ended, ``hass`` included
+    (whose config-entry unloads log too), and, being the innermost wrapper, while pytest still
+    holds the test's records.
     """
     yield
-    marker = request.node.get_closest_marker(MARKER)
+    caplog = item.stash.get(CAPLOG, None)
+    if caplog is None:  # the test never started
+        return
+    marker = item.get_closest_marker(MARKER)
     unexpected = [
         record
         for when in ("setup", "call", "teardown")
@@ -67,7 +78,7 @@ def no_unexpected_traceback(
         lines = "\n".join(f"  {describe(record)}" for record in unexpected)
         pytest.fail(
             f"The log has {len(unexpected)} traceback(s) this test did not ask for:\n{lines}\n"
-            f"Fix the cause, or assert on the record and call caplog.clear(), or mark the test "
+            "Fix the cause, or assert on the record and call caplog.clear(), or mark the test "
             f'@pytest.mark.{MARKER}("why", match="...").',
             pytrace=False,
         )

@@ -8,10 +8,8 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-INNER_TESTS = """
+INNER_LOG = """
 import logging
-
-import pytest
 
 _LOGGER = logging.getLogger("inner")
 
@@ -21,6 +19,28 @@ def log_error() -> None:
         raise RuntimeError("boom")
     except RuntimeError:
         _LOGGER.exception("Something broke")
+"""
+
+INNER_CONFTEST = """
+import pytest
+
+from inner_log import log_error
+from log_check import log_check_records, pytest_runtest_teardown
+
+
+@pytest.fixture(autouse=True)
+def a_hass_like_fixture(request: pytest.FixtureRequest):
+    \"\"\"Set up before the check's fixture, so it ends after it (as ``hass`` does).\"\"\"
+    yield
+    if request.node.get_closest_marker("unload_fails"):
+        log_error()
+"""
+
+INNER_TESTS = """
+import logging
+
+from inner_log import _LOGGER, log_error
+import pytest
 
 
 @pytest.fixture
@@ -34,6 +54,11 @@ def test_unasked_error() -> None:
 
 
 def test_unasked_error_at_teardown(breaks_at_teardown: None) -> None:
+    pass
+
+
+@pytest.mark.unload_fails
+def test_unasked_error_after_every_fixture() -> None:
     pass
 
 
@@ -73,6 +98,7 @@ def test_plain_error_line() -> None:
 FAILING = [
     "test_unasked_error",
     "test_unasked_error_at_teardown",
+    "test_unasked_error_after_every_fixture",
     "test_traceback_pasted_in_a_warning",
     "test_marker_for_another_message",
 ]
@@ -80,17 +106,21 @@ FAILING = [
 
 def test_log_check_fails_only_unasked_tracebacks(pytester: pytest.Pytester) -> None:
     """Each unasked traceback errors its test; a marked or handled one, or a DEBUG one, not."""
-    pytester.makepyfile(log_check=(Path(__file__).parent / "log_check.py").read_text())
-    pytester.makeconftest("from log_check import no_unexpected_traceback  # noqa: F401\n")
-    pytester.makeini("[pytest]\nmarkers =\n    allow_traceback: see log_check.py\n")
+    pytester.makepyfile(
+        log_check=(Path(__file__).parent / "log_check.py").read_text(), inner_log=INNER_LOG
+    )
+    pytester.makeconftest(INNER_CONFTEST)
+    pytester.makeini(
+        "[pytest]\nmarkers =\n    allow_traceback: see log_check.py\n    unload_fails\n"
+    )
     pytester.makepyfile(test_inner=INNER_TESTS)
     # The inner run needs none of Home Assistant's fixtures (nor its socket guard or coverage).
     result = pytester.runpytest_subprocess(
         "-p", "no:homeassistant", "-p", "no:cacheprovider", "--strict-markers", "-rE"
     )
-    result.assert_outcomes(passed=9, errors=len(FAILING))
-    result.stdout.fnmatch_lines(
-        [f"ERROR test_inner.py::{name} - Failed: The log has*" for name in FAILING],
-        consecutive=False,
-    )
-    result.stdout.fnmatch_lines(["*ERROR inner: Something broke*"])
+    # Every test body passes (10); the check errors the unasked ones at teardown.
+    result.assert_outcomes(passed=10, errors=len(FAILING))
+    result.stdout.fnmatch_lines([f"ERROR test_inner.py::{name} - *" for name in FAILING])
+    output = result.stdout.str()
+    assert output.count("traceback(s) this test did not ask for") == len(FAILING)
+    assert "  ERROR inner: Something broke" in output
