@@ -3,10 +3,10 @@
 A traceback in the log is a real error until a test says otherwise; buried among expected ones it
 goes unseen. So every test (through the hook and fixture below, imported by ``conftest.py``) fails
 at teardown when a log record of its setup, call or teardown, at WARNING or above, carries an
-exception (``exc_info``, a stack) or the text "Traceback". DEBUG and INFO are left alone: Home Assistant adds
-the full exception at DEBUG to every failure it handles (a coordinator's "Full error:", a config
-entry's "Full exception"), next to the one-line warning a user sees. A test that provokes one on
-purpose either:
+exception (``exc_info``, a stack) or the text "Traceback". DEBUG and INFO are left alone: Home
+Assistant adds the full exception at DEBUG to every failure it handles (a coordinator's "Full
+error:", a config entry's "Full exception"), next to the one-line warning a user sees. A test that
+provokes one on purpose either:
 
 - asserts on the record and then calls ``caplog.clear()`` (the record is then handled), or
 - is marked ``@pytest.mark.allow_traceback("why", match="regex")``: records whose message matches
