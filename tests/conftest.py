@@ -24,6 +24,9 @@ from nezha_simulator import NezhaSimulator
 from .fake_dashboard import FakeDashboard
 from .flow_fixtures import V0_DATA, MockDashboard, add_entry, mocked_dashboard
 
+# A traceback a test did not ask for fails it (tests/log_check.py).
+from .log_check import log_check_records, pytest_runtest_teardown  # noqa: F401
+
 TOKEN = "0123456789abcdefABCDEFghijklmnop"
 """A token shaped like a real v0 one (32 letters and digits)."""
 
@@ -51,10 +54,27 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 
 
 @pytest.fixture
-def mock_setup_entry() -> Generator[AsyncMock]:
+async def mocked_entry_lifecycle(
+    hass: HomeAssistant,
+) -> AsyncGenerator[tuple[AsyncMock, AsyncMock]]:
+    """Set entries up and unload them with mocks (the real unload needs the real set-up's data).
+
+    Entries still loaded at the end are unloaded here, while the mocks are in place: this fixture
+    ends before ``hass``, which would otherwise unload them with the real code and log a traceback.
+    """
+    with (
+        patch("custom_components.nezha.async_setup_entry", return_value=True) as setup,
+        patch("custom_components.nezha.async_unload_entry", return_value=True) as unload,
+    ):
+        yield setup, unload
+        for loaded in hass.config_entries.async_loaded_entries(DOMAIN):
+            assert await hass.config_entries.async_unload(loaded.entry_id)
+
+
+@pytest.fixture
+def mock_setup_entry(mocked_entry_lifecycle: tuple[AsyncMock, AsyncMock]) -> AsyncMock:
     """Keep config-flow tests from setting up the entry they create."""
-    with patch("custom_components.nezha.async_setup_entry", return_value=True) as mock:
-        yield mock
+    return mocked_entry_lifecycle[0]
 
 
 @pytest.fixture
@@ -185,10 +205,9 @@ def dashboard() -> Generator[MockDashboard]:
 
 
 @pytest.fixture
-def mock_unload_entry() -> Generator[AsyncMock]:
-    """Let a loaded entry (set up by ``mock_setup_entry``) unload, for reload checks."""
-    with patch("custom_components.nezha.async_unload_entry", return_value=True) as mock:
-        yield mock
+def mock_unload_entry(mocked_entry_lifecycle: tuple[AsyncMock, AsyncMock]) -> AsyncMock:
+    """The unload of entries set up by ``mock_setup_entry``, for reload checks."""
+    return mocked_entry_lifecycle[1]
 
 
 @pytest.fixture

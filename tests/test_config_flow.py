@@ -62,6 +62,7 @@ from .flow_fixtures import (
     start_user,
     submit,
 )
+from .log_check import UNEXPECTED_FLOW_ERROR
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
@@ -274,6 +275,7 @@ async def test_verify_ssl_defaults_on(hass: HomeAssistant, dashboard: MockDashbo
     assert result["data"][CONF_VERIFY_SSL] is True
 
 
+@UNEXPECTED_FLOW_ERROR
 @pytest.mark.parametrize(("side_effect", "error"), DETECT_ERRORS)
 async def test_detection_errors_then_recover(
     hass: HomeAssistant,
@@ -393,6 +395,7 @@ async def test_other_path_is_another_dashboard(
 # Credential steps
 
 
+@UNEXPECTED_FLOW_ERROR
 @pytest.mark.parametrize(("side_effect", "error"), CHECK_ERRORS)
 @pytest.mark.parametrize(("api", "step", "refused", "working"), CREDENTIAL_ROUTES)
 async def test_credential_errors_then_recover(

@@ -62,6 +62,7 @@ from .flow_fixtures import (
     load_entry,
     submit,
 )
+from .log_check import UNEXPECTED_FLOW_ERROR
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
@@ -138,6 +139,7 @@ async def test_reauth_login_on_an_upgraded_dashboard_stores_v2(
     assert entry.data == {**LOGIN_DATA, CONF_PASSWORD: NEW_PASSWORD, CONF_API: "v2"}
 
 
+@UNEXPECTED_FLOW_ERROR
 @pytest.mark.parametrize(
     ("side_effect", "error"),
     [*CHECK_ERRORS, (NezhaUnsupportedVersionError("answers like 2.x"), "version_changed")],
@@ -472,6 +474,7 @@ async def test_reconfigure_already_configured(
     assert entry.data == V0_DATA
 
 
+@UNEXPECTED_FLOW_ERROR
 @pytest.mark.parametrize(("side_effect", "error"), DETECT_ERRORS)
 async def test_reconfigure_errors_then_recover(
     hass: HomeAssistant,

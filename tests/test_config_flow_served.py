@@ -49,6 +49,7 @@ from .flow_fixtures import (
     start_user,
     submit,
 )
+from .log_check import UNEXPECTED_FLOW_ERROR
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
@@ -321,6 +322,7 @@ async def test_fake_login_reauth(hass: HomeAssistant, fake: FakeDashboard) -> No
 # Secrets
 
 
+@UNEXPECTED_FLOW_ERROR
 @pytest.mark.usefixtures("mock_unload_entry")
 async def test_v0_token_never_logged(
     hass: HomeAssistant, simulator: NezhaSimulator, caplog: pytest.LogCaptureFixture

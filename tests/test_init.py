@@ -191,6 +191,10 @@ async def test_dashboard_upgraded_to_1x(
     assert hass.states.get("sensor.gpu_box_cpu_usage").state == "42.5"
 
 
+@pytest.mark.allow_traceback(
+    "Home Assistant logs a fatal set-up error (ConfigEntryError) with its traceback",
+    match="^Error setting up entry .*: The address now answers like Nezha 1.x or 2.x",
+)
 async def test_setup_against_a_1x_dashboard_fails_with_a_repair_issue(
     hass: HomeAssistant,
     fleet: NezhaSimulator,

@@ -61,6 +61,7 @@ from .flow_fixtures import (
     selector,
     submit,
 )
+from .log_check import UNEXPECTED_FLOW_ERROR
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
@@ -348,6 +349,7 @@ OUTAGES = [
 ]
 
 
+@UNEXPECTED_FLOW_ERROR
 @pytest.mark.parametrize(("side_effect", "logged"), OUTAGES)
 @pytest.mark.parametrize(("current", "offered"), [({CONF_TAG: "web"}, ["web"]), ({}, None)])
 async def test_options_open_during_an_outage(
@@ -389,6 +391,7 @@ async def test_options_open_during_an_outage(
     assert dashboard.servers.await_count == 1
 
 
+@UNEXPECTED_FLOW_ERROR
 @pytest.mark.parametrize(
     "side_effect",
     [NezhaConnectionError("refused"), NezhaError("something new")],
@@ -473,6 +476,7 @@ async def test_options_abort_when_the_user_must_act(
     assert entry.options == {CONF_SCAN_INTERVAL: 15}
 
 
+@UNEXPECTED_FLOW_ERROR
 async def test_error_type_missing_from_the_table_is_unknown(
     hass: HomeAssistant,
     entry: MockConfigEntry,
