@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.core import callback
@@ -27,8 +28,30 @@ from .devices import (
 from .monitors import NezhaMonitorCoordinator, current_point
 
 if TYPE_CHECKING:
+    from homeassistant.helpers.typing import StateType
+
     from .api import Monitor, MonitorPoint, Server
     from .monitors import ServerMonitors
+
+MAX_MAGNITUDE = 1e30
+"""Numbers beyond this are no measurement (a byte count is below 2**64 ≈ 1.8e19), and a unit
+conversion or a statistic of them could overflow to infinity."""
+
+
+def storable[T: StateType | datetime](value: T) -> T | None:
+    """``value`` if Home Assistant can store and convert it, else ``None`` (unknown).
+
+    A dashboard can send a finite but absurd number (a GPU at 1.7e308 %) or a time whose offset
+    puts it outside what UTC can hold; either would make the state write fail.
+    """
+    if isinstance(value, datetime):
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            return None
+    elif isinstance(value, int | float) and not abs(value) <= MAX_MAGNITUDE:  # NaN too
+        return None
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +69,18 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
 
     _attr_has_entity_name = True
     _written: tuple[object, ...] | None = None
+    on_add_failed: Callable[[], None] | None = None
+    """Set by the tracker that created the entity: told when adding it failed, so it can retry."""
+
+    @override
+    async def add_to_platform_finish(self) -> None:
+        """Tell the tracker when adding fails (Home Assistant drops the entity and logs why)."""
+        try:
+            await super().add_to_platform_finish()
+        except Exception:
+            if self.on_add_failed is not None:
+                self.on_add_failed()
+            raise
 
     def _shown(self) -> tuple[object, ...]:
         """What a state write would show: availability, then state and attributes."""

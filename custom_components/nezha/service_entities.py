@@ -32,7 +32,7 @@ from .devices import (
     server_device_info,
     service_unique_id,
 )
-from .entity import NezhaEntity, NezhaServerEntity, NezhaServerEntityDescription
+from .entity import NezhaEntity, NezhaServerEntity, NezhaServerEntityDescription, storable
 from .services import NezhaServicesCoordinator
 
 if TYPE_CHECKING:
@@ -211,8 +211,8 @@ class NezhaCycleSensor(NezhaCycleEntity, SensorEntity):
     @property
     @override
     def native_value(self) -> StateType | datetime:
-        """The value from the latest ``/service`` poll."""
-        return self.entity_description.value_fn(self.usage)
+        """The value from the latest ``/service`` poll (unknown if Home Assistant can't store it)."""
+        return storable(self.entity_description.value_fn(self.usage))
 
 
 class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
@@ -253,8 +253,8 @@ class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
     @property
     @override
     def native_value(self) -> StateType:
-        """Unknown delay when nothing was measured today (0)."""
-        return self.entity_description.value_fn(self.stats)
+        """Unknown delay when nothing was measured today (0), or when it can't be stored."""
+        return storable(self.entity_description.value_fn(self.stats))
 
 
 class NezhaServiceUpBinarySensor(NezhaServiceEntity, BinarySensorEntity):
@@ -289,7 +289,7 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
     def native_value(self) -> datetime | None:
         """The next expiry, rolled forward for auto-renewal."""
         billing = self.billing
-        return None if billing is None else billing.expiry
+        return None if billing is None else storable(billing.expiry)
 
     @property
     @override
