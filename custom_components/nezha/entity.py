@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, override
 
-from homeassistant.core import callback
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from .coordinator import NezhaServerCoordinator
 from .devices import (
@@ -65,12 +67,51 @@ class NezhaServerEntityDescription(EntityDescription):
 
 
 class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
-    """Writes after a poll only what changed."""
+    """Writes after a poll only what changed, and when its time comes, what time changes.
+
+    A state computed from "now" (a billing expiry rolled by auto-renewal, a cycle's end that has
+    passed) changes when its time comes, whether or not a poll changes anything: the entity says
+    when in ``next_change`` and is looked at again then.
+    """
 
     _attr_has_entity_name = True
     _written: tuple[object, ...] | None = None
     on_add_failed: Callable[[], None] | None = None
     """Set by the tracker that created the entity: told when adding it failed, so it can retry."""
+    _cancel_time_change: CALLBACK_TYPE | None = None
+
+    def next_change(self) -> datetime | None:
+        """When what the entity shows next changes with time alone (``None``: never)."""
+        return None
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Stop waiting for the next time change once removed."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._cancel_next_change)
+
+    @callback
+    def _cancel_next_change(self) -> None:
+        if self._cancel_time_change is not None:
+            self._cancel_time_change()
+            self._cancel_time_change = None
+
+    @callback
+    def _schedule_next_change(self) -> None:
+        """Be looked at again when the state changes with time (if it is shown and does)."""
+        self._cancel_next_change()
+        when = self.next_change() if self.available else None
+        if when is not None and when > dt_util.utcnow():
+            self._cancel_time_change = async_track_point_in_utc_time(
+                self.hass, self._time_changed, when
+            )
+
+    @callback
+    def _time_changed(self, _now: datetime) -> None:
+        self._cancel_time_change = None
+        self._handle_coordinator_update()  # a write schedules the next change
+        if self._cancel_time_change is None:
+            self._schedule_next_change()
 
     @override
     async def add_to_platform_finish(self) -> None:
@@ -94,6 +135,7 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         """Write the state, remembering what was written (HA's own writes included)."""
         self._written = self._shown()
         super()._async_write_ha_state()
+        self._schedule_next_change()
 
     @callback
     @override

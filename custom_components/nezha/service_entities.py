@@ -52,6 +52,11 @@ def _has_quota(usage: CycleUsage) -> bool:
     return bool(usage.quota)
 
 
+def _cycle_end(usage: CycleUsage) -> datetime | None:
+    """The end of the current cycle; unknown once passed, until the dashboard names the next."""
+    return usage.end if usage.end is None or usage.end > dt_util.utcnow() else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class NezhaCycleSensorEntityDescription(SensorEntityDescription):
     """A sensor of one server in one traffic cycle."""
@@ -59,6 +64,8 @@ class NezhaCycleSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[CycleUsage], StateType | datetime]
     exists_fn: Callable[[CycleUsage], bool] = lambda _: True
     """Whether the server gets this sensor (quota and usage: only when the rule sets a quota)."""
+    changes_at: Callable[[CycleUsage], datetime | None] = lambda _: None
+    """When the value changes with time alone, before the dashboard says anything new."""
 
 
 CYCLE_SENSORS: tuple[NezhaCycleSensorEntityDescription, ...] = (
@@ -97,7 +104,8 @@ CYCLE_SENSORS: tuple[NezhaCycleSensorEntityDescription, ...] = (
         key="transfer_cycle_end",
         translation_key="transfer_cycle_end",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda usage: usage.end,
+        value_fn=_cycle_end,
+        changes_at=lambda usage: usage.end,
     ),
 )
 
@@ -214,6 +222,11 @@ class NezhaCycleSensor(NezhaCycleEntity, SensorEntity):
         """The value from the latest ``/service`` poll (unknown if Home Assistant can't store it)."""
         return storable(self.entity_description.value_fn(self.usage))
 
+    @override
+    def next_change(self) -> datetime | None:
+        """When the cycle ends, for its end sensor."""
+        return self.entity_description.changes_at(self.usage)
+
 
 class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
     """An entity of one ``/service`` monitor, on the dashboard device: it hears of every poll."""
@@ -290,6 +303,12 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
         """The next expiry, rolled forward for auto-renewal."""
         billing = self.billing
         return None if billing is None else storable(billing.expiry)
+
+    @override
+    def next_change(self) -> datetime | None:
+        """An auto-renewing server's expiry: then it rolls on to the next one."""
+        billing = self.billing
+        return billing.expiry if billing is not None and billing.auto_renewal else None
 
     @property
     @override
