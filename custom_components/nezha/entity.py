@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
@@ -84,6 +85,28 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         """When what the entity shows next changes with time alone (``None``: never)."""
         return None
 
+    def current_placeholders(self) -> dict[str, str] | None:
+        """The name's placeholders as the dashboard names things now (``None``: none to follow)."""
+        return None
+
+    @callback
+    def _follow_rename(self) -> None:
+        """A monitor or rule renamed on the dashboard renames the entity (its ID stays)."""
+        if (
+            not self.available
+            or (placeholders := self.current_placeholders()) is None
+            or placeholders == self.translation_placeholders
+        ):
+            return
+        self._attr_translation_placeholders = placeholders
+        # Home Assistant caches the name: setting and dropping _attr_name makes it read anew.
+        self._attr_name = None
+        del self._attr_name
+        self._written = None  # the friendly name changed: write
+        if self.registry_entry is not None and isinstance(name := self.name, str):
+            # The device page lists entities by the name they were registered with.
+            er.async_get(self.hass).async_update_entity(self.entity_id, original_name=name)
+
     @override
     async def async_added_to_hass(self) -> None:
         """Stop waiting for the next time change once removed."""
@@ -140,7 +163,8 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        """Write only when something the state shows changed."""
+        """Write only when something the state shows (the name included) changed."""
+        self._follow_rename()
         if self._shown() != self._written:
             self.async_write_ha_state()
 
@@ -209,6 +233,11 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
     def server_monitors(self) -> ServerMonitors:
         """The server's monitor poll result (only while ``available``)."""
         return self.coordinator.data[self.server_id]
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The monitor's name in the latest poll."""
+        return {"monitor": self.server_monitors.monitors[self.monitor_id].name}
 
     @property
     def current_point(self) -> MonitorPoint | None:

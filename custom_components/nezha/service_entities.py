@@ -203,6 +203,11 @@ class NezhaCycleEntity(NezhaEntity[NezhaServicesCoordinator]):
             and self.coordinator.data.usage(self.rule_id, self.server_id) is not None
         )
 
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The alert rule's name in the latest poll."""
+        return {"rule": self.coordinator.data.cycles[self.rule_id].name}
+
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any] | None:
@@ -245,6 +250,11 @@ class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
         self._attr_unique_id = service_unique_id(entry, stats.id, description.key)
         self._attr_translation_placeholders = {"monitor": stats.name}
         self._attr_device_info = dashboard_device_info(entry)
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The monitor's name in the latest poll."""
+        return {"monitor": self.stats.name}
 
     @property
     def stats(self) -> ServiceStats:
