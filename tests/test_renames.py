@@ -21,7 +21,7 @@ __all__ = ["world"]  # fixture used here
 
 LATENCY = "sensor.vps_hk_ping_1_1_1_1_latency"
 REACHABLE = "binary_sensor.vps_hk_ping_1_1_1_1_reachable"
-SERVICE_UP = "binary_sensor.nezha_test_dashboard_ping_1_1_1_1_service"
+SERVICE_UP = "binary_sensor.nezha_test_dashboard_ping_1_1_1_1_status"
 
 
 def names(hass: HomeAssistant, registry: er.EntityRegistry, *entity_ids: str) -> list[str]:

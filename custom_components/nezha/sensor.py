@@ -175,7 +175,8 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
     NezhaServerSensorEntityDescription(
         key="boot_time",
         translation_key="boot_time",
-        device_class=SensorDeviceClass.TIMESTAMP,
+        # The moment of the last boot: HA suppresses the small drift between reports.
+        device_class=SensorDeviceClass.UPTIME,
         value_fn=lambda s: s.host.boot_time,
     ),
     NezhaServerSensorEntityDescription(
@@ -189,8 +190,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
     ),
     NezhaServerSensorEntityDescription(
         key="temperature",
-        translation_key="temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
+        device_class=SensorDeviceClass.TEMPERATURE,  # named by its device class
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=1,

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
@@ -134,7 +135,7 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
     NezhaServiceSensorEntityDescription(
         key="service_delay",
         translation_key="service_delay",
-        # No duration device class: the ping-monitor blueprint picks latency sensors by it.
+        device_class=SensorDeviceClass.DURATION,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTime.MILLISECONDS,
         suggested_display_precision=1,
@@ -142,9 +143,12 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
     ),
 )
 
-# No device class, as for the ping monitors' reachable sensors: the servers' Online sensors stay
-# the only connectivity sensors; "Up"/"Down" come from the translated states.
-SERVICE_UP = BinarySensorEntityDescription(key="service_up", translation_key="service_up")
+# "Up"/"Down" come from the translated states.
+SERVICE_UP = BinarySensorEntityDescription(
+    key="service_up",
+    translation_key="service_up",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+)
 
 
 def _billing(server: Server) -> Billing | None:
