@@ -230,6 +230,24 @@ async def test_every_entity_id_in_the_text_exists_in_the_demo(
     assert sorted(entity_id for entity_id in entity_ids if hass.states.get(entity_id) is None) == []
 
 
+async def test_demo_dashboard_shows_entities_the_demo_has(
+    hass: HomeAssistant, demo: NezhaSimulator
+) -> None:
+    """The Lovelace dashboard of scripts/develop names only demo entities, traffic, billing and
+    service ones included; the traffic figures read in TiB, like their 10 TiB quota."""
+    await setup_entry(hass, demo_entry(demo))
+    lovelace = (REPO / "dev" / "dashboards" / "nezha-demo.yaml").read_text(encoding="utf-8")
+    entity_ids = set(ENTITY_ID.findall(lovelace))
+    for kind in ("_traffic_used", "_cycle_end", "_billing_expiry", "_status", "_uptime_30d"):
+        assert any(kind in entity_id for entity_id in entity_ids), kind
+    assert sorted(entity_id for entity_id in entity_ids if hass.states.get(entity_id) is None) == []
+    used = hass.states.get("sensor.web_1_monthly_10_tib_traffic_used")
+    assert used.attributes["unit_of_measurement"] == "TiB"
+    assert float(used.state) == pytest.approx(9.3, abs=0.01)
+    uptime = hass.states.get("sensor.127_0_0_1_8008_icmp_1_1_1_1_uptime_30d")
+    assert 99.99 <= float(uptime.state) < 99.995  # 99.9965 %: shown as 99.99, not 100.00
+
+
 # --- the automations fire ------------------------------------------------------------------------
 
 

@@ -49,8 +49,17 @@ def _share(part: int | None, whole: int | None) -> float | None:
     return part / whole * 100
 
 
+TIB = 1024**4
+"""A quota above 1 TiB is shown in TiB (its used bytes too): "9.30 TiB of 10", not "9,523 GiB"."""
+
+
 def _has_quota(usage: CycleUsage) -> bool:
     return bool(usage.quota)
+
+
+def _not_full(share: float | None) -> float | None:
+    """A share below 100 % at most 99.99 %, so two decimals never round it up to "100.00"."""
+    return share if share is None or share >= 100 else min(share, 99.99)
 
 
 def _cycle_end(usage: CycleUsage) -> datetime | None:
@@ -125,11 +134,13 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=2,
-        value_fn=lambda stats: _share(
-            stats.total_up,
-            None
-            if stats.total_up is None or stats.total_down is None
-            else stats.total_up + stats.total_down,
+        value_fn=lambda stats: _not_full(
+            _share(
+                stats.total_up,
+                None
+                if stats.total_up is None or stats.total_down is None
+                else stats.total_up + stats.total_down,
+            )
         ),
     ),
     NezhaServiceSensorEntityDescription(
@@ -224,6 +235,23 @@ class NezhaCycleSensor(NezhaCycleEntity, SensorEntity):
     """Bytes used, quota, share used or end of a server's current traffic cycle."""
 
     entity_description: NezhaCycleSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: NezhaServicesCoordinator,
+        server: Server,
+        cycle: TrafficCycle,
+        description: NezhaCycleSensorEntityDescription,
+    ) -> None:
+        """Byte counts of a quota above 1 TiB are shown in TiB, so used and quota read alike."""
+        super().__init__(coordinator, server, cycle, description)
+        usage = cycle.servers.get(server.id)
+        if (
+            description.device_class is SensorDeviceClass.DATA_SIZE
+            and usage is not None
+            and (usage.quota or 0) > TIB
+        ):
+            self._attr_suggested_unit_of_measurement = UnitOfInformation.TEBIBYTES
 
     @property
     @override
