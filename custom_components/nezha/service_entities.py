@@ -236,22 +236,18 @@ class NezhaCycleSensor(NezhaCycleEntity, SensorEntity):
 
     entity_description: NezhaCycleSensorEntityDescription
 
-    def __init__(
-        self,
-        coordinator: NezhaServicesCoordinator,
-        server: Server,
-        cycle: TrafficCycle,
-        description: NezhaCycleSensorEntityDescription,
-    ) -> None:
-        """Byte counts of a quota above 1 TiB are shown in TiB, so used and quota read alike."""
-        super().__init__(coordinator, server, cycle, description)
-        usage = cycle.servers.get(server.id)
+    @property
+    @override
+    def suggested_unit_of_measurement(self) -> str | None:
+        """Byte counts of a quota above 1 TiB in TiB, so used and quota read alike."""
+        usage = self.coordinator.data.usage(self.rule_id, self.server_id)
         if (
-            description.device_class is SensorDeviceClass.DATA_SIZE
+            self.entity_description.device_class is SensorDeviceClass.DATA_SIZE
             and usage is not None
             and (usage.quota or 0) > TIB
         ):
-            self._attr_suggested_unit_of_measurement = UnitOfInformation.TEBIBYTES
+            return UnitOfInformation.TEBIBYTES
+        return super().suggested_unit_of_measurement
 
     @property
     @override
