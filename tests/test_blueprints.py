@@ -364,15 +364,21 @@ async def test_monitor_picker_offers_only_ping_monitors(
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_server_picker_offers_only_online_sensors(
+async def test_server_picker_offers_connectivity_sensors(
     hass: HomeAssistant, fleet: NezhaSimulator, config_entry: MockConfigEntry
 ) -> None:
-    """The server blueprint's picker lists the servers' Online sensors and nothing else."""
+    """The server blueprint's picker lists the servers' Online sensors and the ping monitors'
+    reachable sensors: both are connectivity sensors as Home Assistant defines them, and an
+    entity filter can tell them apart by nothing else (the input's description says which)."""
     await setup_entry(hass, config_entry)
     assert offered(hass, ENTITY_FILTERS["server_offline.yaml"]) == {
         "binary_sensor.gpu_box_online",
         "binary_sensor.vps_hk_online",
         "binary_sensor.new_node_online",
+        "binary_sensor.gpu_box_ping_1_1_1_1_reachable",
+        "binary_sensor.gpu_box_tcp_example_com_443_reachable",
+        "binary_sensor.vps_hk_ping_1_1_1_1_reachable",
+        "binary_sensor.vps_hk_tcp_example_com_443_reachable",
     }
 
 

@@ -199,6 +199,55 @@ async def test_names_exist_in_the_demo(
         assert hass.services.has_service(*action.split("."))
 
 
+PROSE_EXAMPLE = ("example only", "仅为示例")
+"""Marks a sentence naming an entity the demo doesn't have, to show how IDs are made."""
+
+
+def prose_entity_ids(readme_name: str) -> set[str]:
+    """Every entity ID a README names anywhere, prose and tables included.
+
+    Left out: IDs on a line marked as a placeholder or an example, and patterns (an ID going on
+    with ``<…>`` or ``…``, e.g. ``sensor.web_1_<monitor>_latency``).
+    """
+    found: set[str] = set()
+    for paragraph in readme(readme_name).split("\n\n"):
+        if PLACEHOLDER in paragraph or any(marker in paragraph for marker in PROSE_EXAMPLE):
+            continue
+        for match in ENTITY_ID.finditer(paragraph):
+            if paragraph[match.end() : match.end() + 1] not in ("<", "…"):
+                found.add(match.group())
+    return found
+
+
+@pytest.mark.parametrize("readme_name", READMES)
+async def test_every_entity_id_in_the_text_exists_in_the_demo(
+    hass: HomeAssistant, demo: NezhaSimulator, readme_name: str
+) -> None:
+    """Each entity ID the README names, in prose too, exists once the demo is set up."""
+    await setup_entry(hass, demo_entry(demo))
+    entity_ids = prose_entity_ids(readme_name)
+    assert "binary_sensor.web_1_icmp_1_1_1_1_reachable" in entity_ids
+    assert sorted(entity_id for entity_id in entity_ids if hass.states.get(entity_id) is None) == []
+
+
+async def test_demo_dashboard_shows_entities_the_demo_has(
+    hass: HomeAssistant, demo: NezhaSimulator
+) -> None:
+    """The Lovelace dashboard of scripts/develop names only demo entities, traffic, billing and
+    service ones included; the traffic figures read in TiB, like their 10 TiB quota."""
+    await setup_entry(hass, demo_entry(demo))
+    lovelace = (REPO / "dev" / "dashboards" / "nezha-demo.yaml").read_text(encoding="utf-8")
+    entity_ids = set(ENTITY_ID.findall(lovelace))
+    for kind in ("_traffic_used", "_cycle_end", "_billing_expiry", "_status", "_uptime_30d"):
+        assert any(kind in entity_id for entity_id in entity_ids), kind
+    assert sorted(entity_id for entity_id in entity_ids if hass.states.get(entity_id) is None) == []
+    used = hass.states.get("sensor.web_1_monthly_10_tib_traffic_used")
+    assert used.attributes["unit_of_measurement"] == "TiB"
+    assert float(used.state) == pytest.approx(9.3, abs=0.01)
+    uptime = hass.states.get("sensor.127_0_0_1_8008_icmp_1_1_1_1_uptime_30d")
+    assert 99.99 <= float(uptime.state) < 99.995  # 99.9965 %: shown as 99.99, not 100.00
+
+
 # --- the automations fire ------------------------------------------------------------------------
 
 

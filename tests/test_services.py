@@ -44,8 +44,8 @@ USED = "sensor.gpu_box_monthly_1_tib_traffic_used"
 USAGE = "sensor.gpu_box_monthly_1_tib_traffic_usage"
 QUOTA = "sensor.gpu_box_monthly_1_tib_traffic_quota"
 END = "sensor.gpu_box_monthly_1_tib_cycle_end"
-PING_UP = "binary_sensor.nezha_test_dashboard_ping_1_1_1_1_service"
-TCP_UP = "binary_sensor.nezha_test_dashboard_tcp_example_com_443_service"
+PING_UP = "binary_sensor.nezha_test_dashboard_ping_1_1_1_1_status"
+TCP_UP = "binary_sensor.nezha_test_dashboard_tcp_example_com_443_status"
 
 
 def billing_note(**billing: str) -> str:
@@ -353,7 +353,8 @@ async def test_service_goes_down_and_up(
     assert hass.states.get(TCP_UP).attributes == {
         "current_up": 30,
         "current_down": 0,
-        "friendly_name": "Nezha test dashboard TCP example.com:443 service",
+        "device_class": "connectivity",
+        "friendly_name": "Nezha test dashboard TCP example.com:443 status",
     }
     assert requests_to(world, "/api/v1/service") == 2  # one per monitor_interval, not per server
 

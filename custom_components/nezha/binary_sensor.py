@@ -52,12 +52,11 @@ SERVERS_OFFLINE = BinarySensorEntityDescription(
     device_class=BinarySensorDeviceClass.PROBLEM,
 )
 
-# No device class on purpose: the servers' Online sensors are the integration's only
-# connectivity sensors, so a picker filtered by it (the server-offline blueprint) offers servers
-# and not every ping target; "Reachable"/"Unreachable" come from the translated states instead.
+# Connectivity to the monitor's target; "Reachable"/"Unreachable" come from the translated states.
 MONITOR_REACHABLE = BinarySensorEntityDescription(
     key=MONITOR_ENTITY_KEYS[Platform.BINARY_SENSOR],
     translation_key=MONITOR_ENTITY_KEYS[Platform.BINARY_SENSOR],
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
 )
 
 

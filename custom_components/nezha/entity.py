@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, override
 
-from homeassistant.core import callback
+from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from .coordinator import NezhaServerCoordinator
 from .devices import (
@@ -27,8 +31,30 @@ from .devices import (
 from .monitors import NezhaMonitorCoordinator, current_point
 
 if TYPE_CHECKING:
+    from homeassistant.helpers.typing import StateType
+
     from .api import Monitor, MonitorPoint, Server
     from .monitors import ServerMonitors
+
+MAX_MAGNITUDE = 1e30
+"""Numbers beyond this are no measurement (a byte count is below 2**64 ≈ 1.8e19), and a unit
+conversion or a statistic of them could overflow to infinity."""
+
+
+def storable[T: StateType | datetime](value: T) -> T | None:
+    """``value`` if Home Assistant can store and convert it, else ``None`` (unknown).
+
+    A dashboard can send a finite but absurd number (a GPU at 1.7e308 %) or a time whose offset
+    puts it outside what UTC can hold; either would make the state write fail.
+    """
+    if isinstance(value, datetime):
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            return None
+    elif isinstance(value, int | float) and not abs(value) <= MAX_MAGNITUDE:  # NaN too
+        return None
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,10 +68,83 @@ class NezhaServerEntityDescription(EntityDescription):
 
 
 class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
-    """Writes after a poll only what changed."""
+    """Writes after a poll only what changed, and when its time comes, what time changes.
+
+    A state computed from "now" (a billing expiry rolled by auto-renewal, a cycle's end that has
+    passed) changes when its time comes, whether or not a poll changes anything: the entity says
+    when in ``next_change`` and is looked at again then.
+    """
 
     _attr_has_entity_name = True
     _written: tuple[object, ...] | None = None
+    on_add_failed: Callable[[], None] | None = None
+    """Set by the tracker that created the entity: told when adding it failed, so it can retry."""
+    _cancel_time_change: CALLBACK_TYPE | None = None
+
+    def next_change(self) -> datetime | None:
+        """When what the entity shows next changes with time alone (``None``: never)."""
+        return None
+
+    def current_placeholders(self) -> dict[str, str] | None:
+        """The name's placeholders as the dashboard names things now (``None``: none to follow)."""
+        return None
+
+    @callback
+    def _follow_rename(self) -> None:
+        """A monitor or rule renamed on the dashboard renames the entity (its ID stays)."""
+        if (
+            not self.available
+            or (placeholders := self.current_placeholders()) is None
+            or placeholders == self.translation_placeholders
+        ):
+            return
+        self._attr_translation_placeholders = placeholders
+        # Home Assistant caches the name: setting and dropping _attr_name makes it read anew.
+        self._attr_name = None
+        del self._attr_name
+        self._written = None  # the friendly name changed: write
+        if self.registry_entry is not None and isinstance(name := self.name, str):
+            # The device page lists entities by the name they were registered with.
+            er.async_get(self.hass).async_update_entity(self.entity_id, original_name=name)
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Stop waiting for the next time change once removed."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._cancel_next_change)
+
+    @callback
+    def _cancel_next_change(self) -> None:
+        if self._cancel_time_change is not None:
+            self._cancel_time_change()
+            self._cancel_time_change = None
+
+    @callback
+    def _schedule_next_change(self) -> None:
+        """Be looked at again when the state changes with time (if it is shown and does)."""
+        self._cancel_next_change()
+        when = self.next_change() if self.available else None
+        if when is not None and when > dt_util.utcnow():
+            self._cancel_time_change = async_track_point_in_utc_time(
+                self.hass, self._time_changed, when
+            )
+
+    @callback
+    def _time_changed(self, _now: datetime) -> None:
+        self._cancel_time_change = None
+        self._handle_coordinator_update()  # a write schedules the next change
+        if self._cancel_time_change is None:
+            self._schedule_next_change()
+
+    @override
+    async def add_to_platform_finish(self) -> None:
+        """Tell the tracker when adding fails (Home Assistant drops the entity and logs why)."""
+        try:
+            await super().add_to_platform_finish()
+        except Exception:
+            if self.on_add_failed is not None:
+                self.on_add_failed()
+            raise
 
     def _shown(self) -> tuple[object, ...]:
         """What a state write would show: availability, then state and attributes."""
@@ -59,11 +158,13 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         """Write the state, remembering what was written (HA's own writes included)."""
         self._written = self._shown()
         super()._async_write_ha_state()
+        self._schedule_next_change()
 
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        """Write only when something the state shows changed."""
+        """Write only when something the state shows (the name included) changed."""
+        self._follow_rename()
         if self._shown() != self._written:
             self.async_write_ha_state()
 
@@ -132,6 +233,11 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
     def server_monitors(self) -> ServerMonitors:
         """The server's monitor poll result (only while ``available``)."""
         return self.coordinator.data[self.server_id]
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The monitor's name in the latest poll."""
+        return {"monitor": self.server_monitors.monitors[self.monitor_id].name}
 
     @property
     def current_point(self) -> MonitorPoint | None:

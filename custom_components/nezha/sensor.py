@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from statistics import fmean
 from typing import TYPE_CHECKING, override
 
 from homeassistant.components.sensor import (
@@ -34,6 +33,7 @@ from .entity import (
     NezhaMonitorEntity,
     NezhaServerEntity,
     NezhaServerEntityDescription,
+    storable,
 )
 from .service_entities import (
     BILLING_EXPIRY,
@@ -73,6 +73,11 @@ def _gpu_usage(number: int, server: Server) -> float | None:
     """The usage of GPU ``number`` (counted from 1), if the agent reported it."""
     usage = server.status.gpu_usage
     return usage[number - 1] if len(usage) >= number else None
+
+
+def _mean(values: tuple[float, ...]) -> float | None:
+    """The average, without the overflow of a sum (``fmean`` fails on two GPUs at 1.7e308)."""
+    return sum(value / len(values) for value in values) if values else None
 
 
 def _percent(used: int | None, total: int | None) -> float | None:
@@ -170,7 +175,8 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
     NezhaServerSensorEntityDescription(
         key="boot_time",
         translation_key="boot_time",
-        device_class=SensorDeviceClass.TIMESTAMP,
+        # The moment of the last boot: HA suppresses the small drift between reports.
+        device_class=SensorDeviceClass.UPTIME,
         value_fn=lambda s: s.host.boot_time,
     ),
     NezhaServerSensorEntityDescription(
@@ -184,8 +190,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
     ),
     NezhaServerSensorEntityDescription(
         key="temperature",
-        translation_key="temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
+        device_class=SensorDeviceClass.TEMPERATURE,  # named by its device class
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=1,
@@ -199,7 +204,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
         exists_fn=lambda s: _gpu_count(s) > 0,
-        value_fn=lambda s: fmean(s.status.gpu_usage) if s.status.gpu_usage else None,
+        value_fn=lambda s: _mean(s.status.gpu_usage),
     ),
     # A server with several GPUs also gets one sensor per GPU (gpu_usage is their average).
     *(
@@ -293,8 +298,8 @@ class NezhaServerSensor(NezhaServerEntity, SensorEntity):
     @property
     @override
     def native_value(self) -> StateType | datetime:
-        """The value from the latest poll."""
-        return self.entity_description.value_fn(self.server)
+        """The value from the latest poll (unknown if Home Assistant could not store it)."""
+        return storable(self.entity_description.value_fn(self.server))
 
 
 class NezhaDashboardSensor(NezhaDashboardEntity, SensorEntity):
@@ -317,4 +322,4 @@ class NezhaMonitorLatencySensor(NezhaMonitorEntity, SensorEntity):
     def native_value(self) -> float | None:
         """Unknown for a failed round (0 ms) and when there is no current point."""
         point = self.current_point
-        return point.latency_ms if point is not None and point.latency_ms > 0 else None
+        return storable(point.latency_ms) if point is not None and point.latency_ms > 0 else None

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
@@ -32,7 +33,7 @@ from .devices import (
     server_device_info,
     service_unique_id,
 )
-from .entity import NezhaEntity, NezhaServerEntity, NezhaServerEntityDescription
+from .entity import NezhaEntity, NezhaServerEntity, NezhaServerEntityDescription, storable
 from .services import NezhaServicesCoordinator
 
 if TYPE_CHECKING:
@@ -48,8 +49,22 @@ def _share(part: int | None, whole: int | None) -> float | None:
     return part / whole * 100
 
 
+TIB = 1024**4
+"""A quota above 1 TiB is shown in TiB (its used bytes too): "9.30 TiB of 10", not "9,523 GiB"."""
+
+
 def _has_quota(usage: CycleUsage) -> bool:
     return bool(usage.quota)
+
+
+def _not_full(share: float | None) -> float | None:
+    """A share below 100 % at most 99.99 %, so two decimals never round it up to "100.00"."""
+    return share if share is None or share >= 100 else min(share, 99.99)
+
+
+def _cycle_end(usage: CycleUsage) -> datetime | None:
+    """The end of the current cycle; unknown once passed, until the dashboard names the next."""
+    return usage.end if usage.end is None or usage.end > dt_util.utcnow() else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +74,8 @@ class NezhaCycleSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[CycleUsage], StateType | datetime]
     exists_fn: Callable[[CycleUsage], bool] = lambda _: True
     """Whether the server gets this sensor (quota and usage: only when the rule sets a quota)."""
+    changes_at: Callable[[CycleUsage], datetime | None] = lambda _: None
+    """When the value changes with time alone, before the dashboard says anything new."""
 
 
 CYCLE_SENSORS: tuple[NezhaCycleSensorEntityDescription, ...] = (
@@ -97,7 +114,8 @@ CYCLE_SENSORS: tuple[NezhaCycleSensorEntityDescription, ...] = (
         key="transfer_cycle_end",
         translation_key="transfer_cycle_end",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda usage: usage.end,
+        value_fn=_cycle_end,
+        changes_at=lambda usage: usage.end,
     ),
 )
 
@@ -116,17 +134,19 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=2,
-        value_fn=lambda stats: _share(
-            stats.total_up,
-            None
-            if stats.total_up is None or stats.total_down is None
-            else stats.total_up + stats.total_down,
+        value_fn=lambda stats: _not_full(
+            _share(
+                stats.total_up,
+                None
+                if stats.total_up is None or stats.total_down is None
+                else stats.total_up + stats.total_down,
+            )
         ),
     ),
     NezhaServiceSensorEntityDescription(
         key="service_delay",
         translation_key="service_delay",
-        # No duration device class: the ping-monitor blueprint picks latency sensors by it.
+        device_class=SensorDeviceClass.DURATION,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTime.MILLISECONDS,
         suggested_display_precision=1,
@@ -134,9 +154,12 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
     ),
 )
 
-# No device class, as for the ping monitors' reachable sensors: the servers' Online sensors stay
-# the only connectivity sensors; "Up"/"Down" come from the translated states.
-SERVICE_UP = BinarySensorEntityDescription(key="service_up", translation_key="service_up")
+# "Up"/"Down" come from the translated states.
+SERVICE_UP = BinarySensorEntityDescription(
+    key="service_up",
+    translation_key="service_up",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+)
 
 
 def _billing(server: Server) -> Billing | None:
@@ -195,6 +218,11 @@ class NezhaCycleEntity(NezhaEntity[NezhaServicesCoordinator]):
             and self.coordinator.data.usage(self.rule_id, self.server_id) is not None
         )
 
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The alert rule's name in the latest poll."""
+        return {"rule": self.coordinator.data.cycles[self.rule_id].name}
+
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any] | None:
@@ -210,9 +238,27 @@ class NezhaCycleSensor(NezhaCycleEntity, SensorEntity):
 
     @property
     @override
+    def suggested_unit_of_measurement(self) -> str | None:
+        """Byte counts of a quota above 1 TiB in TiB, so used and quota read alike."""
+        usage = self.coordinator.data.usage(self.rule_id, self.server_id)
+        if (
+            self.entity_description.device_class is SensorDeviceClass.DATA_SIZE
+            and usage is not None
+            and (usage.quota or 0) > TIB
+        ):
+            return UnitOfInformation.TEBIBYTES
+        return super().suggested_unit_of_measurement
+
+    @property
+    @override
     def native_value(self) -> StateType | datetime:
-        """The value from the latest ``/service`` poll."""
-        return self.entity_description.value_fn(self.usage)
+        """The value from the latest ``/service`` poll (unknown if Home Assistant can't store it)."""
+        return storable(self.entity_description.value_fn(self.usage))
+
+    @override
+    def next_change(self) -> datetime | None:
+        """When the cycle ends, for its end sensor."""
+        return self.entity_description.changes_at(self.usage)
 
 
 class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
@@ -232,6 +278,11 @@ class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
         self._attr_unique_id = service_unique_id(entry, stats.id, description.key)
         self._attr_translation_placeholders = {"monitor": stats.name}
         self._attr_device_info = dashboard_device_info(entry)
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The monitor's name in the latest poll."""
+        return {"monitor": self.stats.name}
 
     @property
     def stats(self) -> ServiceStats:
@@ -253,8 +304,8 @@ class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
     @property
     @override
     def native_value(self) -> StateType:
-        """Unknown delay when nothing was measured today (0)."""
-        return self.entity_description.value_fn(self.stats)
+        """Unknown delay when nothing was measured today (0), or when it can't be stored."""
+        return storable(self.entity_description.value_fn(self.stats))
 
 
 class NezhaServiceUpBinarySensor(NezhaServiceEntity, BinarySensorEntity):
@@ -289,7 +340,13 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
     def native_value(self) -> datetime | None:
         """The next expiry, rolled forward for auto-renewal."""
         billing = self.billing
-        return None if billing is None else billing.expiry
+        return None if billing is None else storable(billing.expiry)
+
+    @override
+    def next_change(self) -> datetime | None:
+        """An auto-renewing server's expiry: then it rolls on to the next one."""
+        billing = self.billing
+        return billing.expiry if billing is not None and billing.auto_renewal else None
 
     @property
     @override

@@ -3,7 +3,8 @@
 Like tracking.py for servers and monitors: what a poll reports gets entities, what the coordinator
 removed as gone for good is forgotten (so a return creates it anew), and an outage removes
 nothing. Cycle sensors are created only for servers the server coordinator has, so they follow
-the entry's server group.
+the entry's server group. An entity Home Assistant failed to add is not counted as added: the
+next poll creates it anew.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import TYPE_CHECKING
 from homeassistant.core import callback
 
 if TYPE_CHECKING:
-    from homeassistant.helpers.entity import Entity, EntityDescription
+    from homeassistant.helpers.entity import EntityDescription
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .api import Server, ServiceStats, TrafficCycle
     from .coordinator import NezhaConfigEntry
+    from .entity import NezhaEntity
     from .service_entities import NezhaCycleSensorEntityDescription
     from .services import CycleKey, NezhaServicesCoordinator
 
@@ -29,7 +31,7 @@ def async_track_cycle_entities(
     descriptions: Iterable[NezhaCycleSensorEntityDescription],
     entity_factory: Callable[
         [NezhaServicesCoordinator, Server, TrafficCycle, NezhaCycleSensorEntityDescription],
-        Entity,
+        NezhaEntity[NezhaServicesCoordinator],
     ],
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
@@ -42,6 +44,18 @@ def async_track_cycle_entities(
     added: dict[CycleKey, set[str]] = {}
     """For each (rule, server): the keys of the sensors it has."""
 
+    def create(
+        server: Server, cycle: TrafficCycle, description: NezhaCycleSensorEntityDescription
+    ) -> NezhaEntity[NezhaServicesCoordinator]:
+        entity = entity_factory(services, server, cycle, description)
+
+        @callback
+        def add_failed() -> None:
+            added.get((cycle.rule_id, server.id), set()).discard(description.key)
+
+        entity.on_add_failed = add_failed
+        return entity
+
     @callback
     def sync(server_ids: Collection[int] | None) -> None:
         data = services.data
@@ -52,7 +66,7 @@ def async_track_cycle_entities(
             # (left the group): either way a return creates them anew.
             if key not in tracked or key[1] not in server_ids_tracked:
                 del added[key]
-        new_entities: list[Entity] = []
+        new_entities: list[NezhaEntity[NezhaServicesCoordinator]] = []
         for rule_id, cycle in data.cycles.items():
             for server_id, usage in cycle.servers.items():
                 if server_ids is not None and server_id not in server_ids:
@@ -63,7 +77,7 @@ def async_track_cycle_entities(
                 for description in descriptions:
                     if description.key not in keys and description.exists_fn(usage):
                         keys.add(description.key)
-                        new_entities.append(entity_factory(services, server, cycle, description))
+                        new_entities.append(create(server, cycle, description))
         if new_entities:
             async_add_entities(new_entities)
 
@@ -77,7 +91,10 @@ def async_track_cycle_entities(
 def async_track_service_entities[DescriptionT: EntityDescription](
     entry: NezhaConfigEntry,
     descriptions: Iterable[DescriptionT],
-    entity_factory: Callable[[NezhaServicesCoordinator, ServiceStats, DescriptionT], Entity],
+    entity_factory: Callable[
+        [NezhaServicesCoordinator, ServiceStats, DescriptionT],
+        NezhaEntity[NezhaServicesCoordinator],
+    ],
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add each ``/service`` monitor's entities on the dashboard device, now and as they appear."""
@@ -85,17 +102,33 @@ def async_track_service_entities[DescriptionT: EntityDescription](
     if services is None:
         return
     descriptions = tuple(descriptions)
-    added: set[int] = set()
+    added: dict[int, set[str]] = {}
+    """For each monitor: the keys of the entities it has."""
+
+    def create(
+        stats: ServiceStats, description: DescriptionT
+    ) -> NezhaEntity[NezhaServicesCoordinator]:
+        entity = entity_factory(services, stats, description)
+
+        @callback
+        def add_failed() -> None:
+            added.get(stats.id, set()).discard(description.key)
+
+        entity.on_add_failed = add_failed
+        return entity
 
     @callback
     def sync() -> None:
         data = services.data
-        added.intersection_update(data.tracked_service_ids)
-        new_entities: list[Entity] = []
+        for monitor_id in added.keys() - data.tracked_service_ids:
+            del added[monitor_id]  # gone for good: a return creates its entities anew
+        new_entities: list[NezhaEntity[NezhaServicesCoordinator]] = []
         for monitor_id, stats in data.services.items():
-            if monitor_id not in added:
-                added.add(monitor_id)
-                new_entities.extend(entity_factory(services, stats, d) for d in descriptions)
+            keys = added.setdefault(monitor_id, set())
+            for description in descriptions:
+                if description.key not in keys:
+                    keys.add(description.key)
+                    new_entities.append(create(stats, description))
         if new_entities:
             async_add_entities(new_entities)
 

@@ -217,12 +217,19 @@ class NezhaServicesCoordinator(ServerDispatchCoordinator[ServicesData]):
         return ServicesData()
 
 
+def _rule_name(data: ServicesData, rule_id: int) -> str | None:
+    return cycle.name if (cycle := data.cycles.get(rule_id)) is not None else None
+
+
 def _changed_servers(previous: ServicesData, data: ServicesData) -> set[int]:
-    """Servers whose cycle sensors may show something else now (figures, direction, presence)."""
+    """Servers whose cycle sensors may show something else now (figures, direction, presence,
+    name)."""
     changed: set[int] = set()
     for rule_id, server_id in previous.tracked_cycle_keys | data.tracked_cycle_keys:
-        if previous.usage(rule_id, server_id) != data.usage(rule_id, server_id) or (
-            previous.directions.get(rule_id) != data.directions.get(rule_id)
+        if (
+            previous.usage(rule_id, server_id) != data.usage(rule_id, server_id)
+            or previous.directions.get(rule_id) != data.directions.get(rule_id)
+            or _rule_name(previous, rule_id) != _rule_name(data, rule_id)  # names its sensors
         ):
             changed.add(server_id)
     return changed

@@ -2,7 +2,8 @@
 
 Both trackers look only at the servers a poll changed (all of them when the coordinator says
 ``changed_servers is None``), so their work per poll grows with the servers and monitors in
-play, never with their product.
+play, never with their product. An entity Home Assistant failed to add (it logs why) is not
+counted as added: the next poll that changes its server creates it anew.
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ from typing import TYPE_CHECKING
 from homeassistant.core import callback
 
 if TYPE_CHECKING:
-    from homeassistant.helpers.entity import Entity, EntityDescription
+    from homeassistant.helpers.entity import EntityDescription
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .api import Server
+    from .api import Monitor, Server
     from .coordinator import NezhaConfigEntry, NezhaServerCoordinator
-    from .entity import NezhaMonitorEntity, NezhaServerEntityDescription
+    from .entity import NezhaMonitorEntity, NezhaServerEntity, NezhaServerEntityDescription
 
 
 @callback
 def async_track_server_entities[DescriptionT: NezhaServerEntityDescription](
     entry: NezhaConfigEntry,
     descriptions: Iterable[DescriptionT],
-    entity_factory: Callable[[NezhaServerCoordinator, Server, DescriptionT], Entity],
+    entity_factory: Callable[[NezhaServerCoordinator, Server, DescriptionT], NezhaServerEntity],
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add each server's entities now, and those of servers or features that appear later."""
@@ -34,13 +35,24 @@ def async_track_server_entities[DescriptionT: NezhaServerEntityDescription](
     missing: dict[int, tuple[DescriptionT, ...]] = {}
     """For each server seen: the descriptions it has no entity for yet (exists_fn was false)."""
 
+    def create(server: Server, description: DescriptionT) -> NezhaServerEntity:
+        entity = entity_factory(coordinator, server, description)
+
+        @callback
+        def add_failed() -> None:
+            if (still_missing := missing.get(server.id)) is not None:
+                missing[server.id] = (*still_missing, description)
+
+        entity.on_add_failed = add_failed
+        return entity
+
     @callback
     def add_new_entities() -> None:
         data = coordinator.data
         server_ids: Iterable[int] = coordinator.changed_servers or ()
         if coordinator.changed_servers is None:
             server_ids = data.servers.keys() | missing.keys()
-        new_entities: list[Entity] = []
+        new_entities: list[NezhaServerEntity] = []
         for server_id in server_ids:
             server = data.servers.get(server_id)
             if server is None:
@@ -51,7 +63,7 @@ def async_track_server_entities[DescriptionT: NezhaServerEntityDescription](
                 continue
             added = [description for description in candidates if description.exists_fn(server)]
             missing[server_id] = tuple(d for d in candidates if d not in added)
-            new_entities.extend(entity_factory(coordinator, server, d) for d in added)
+            new_entities.extend(create(server, d) for d in added)
         if new_entities:
             async_add_entities(new_entities)
 
@@ -74,6 +86,16 @@ def async_track_monitor_entities(
     added: dict[int, set[int]] = {}
     """For each server: the monitors it has an entity for."""
 
+    def create(server: Server, monitor: Monitor) -> NezhaMonitorEntity:
+        entity = entity_class(monitors, server, monitor, description)
+
+        @callback
+        def add_failed() -> None:
+            added.get(server.id, set()).discard(monitor.id)
+
+        entity.on_add_failed = add_failed
+        return entity
+
     @callback
     def sync(server_ids: Iterable[int]) -> None:
         new_entities = []
@@ -91,7 +113,7 @@ def async_track_monitor_entities(
             for monitor in result.monitors.values():
                 if monitor.id not in known:
                     known.add(monitor.id)
-                    new_entities.append(entity_class(monitors, server, monitor, description))
+                    new_entities.append(create(server, monitor))
         if new_entities:
             async_add_entities(new_entities)
 

@@ -15,6 +15,7 @@ import json
 from typing import Any, Final
 
 from .models import Billing
+from .parsing import in_utc_range
 
 NEVER_EXPIRES_PREFIX: Final = "0000-00-00"
 """The admin panel's "never expires" end date (``0000-00-00T23:59:59+08:00``)."""
@@ -124,12 +125,15 @@ def _text(data: Mapping[str, Any], key: str) -> str | None:
 
 
 def _date(value: str) -> datetime | None:
-    """An ISO 8601 date or time with any offset (UTC without one); ``None`` for anything else."""
+    """An ISO 8601 date or time with any offset (UTC without one); ``None`` for anything else,
+    and for a time its offset puts outside what UTC can hold (``9999-12-31T23:59:59-23:59``)."""
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed if in_utc_range(parsed) else None
 
 
 def _amount(value: str | None) -> str | None:

@@ -168,8 +168,8 @@ def unix_seconds(seconds: int | None) -> datetime | None:
 def rfc3339(value: Any) -> datetime | None:
     """A Go ``time.Time`` in JSON (RFC 3339, up to nanoseconds, any offset) as an aware datetime.
 
-    Go's zero time (``0001-01-01T00:00:00Z``, "never") and anything that is not such a time are
-    ``None``. Fractions beyond microseconds are cut, as Python's datetime can't hold them.
+    Go's zero time (``0001-01-01T00:00:00Z``, "never"), a time whose offset puts it outside what
+    UTC can hold, and anything that is not such a time are ``None``. Fractions beyond microseconds are cut, as Python's datetime can't hold them.
     """
     if not isinstance(value, str) or not value or value.startswith("0001-01-01"):
         return None
@@ -177,7 +177,16 @@ def rfc3339(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else None
+    return parsed if parsed.tzinfo is not None and in_utc_range(parsed) else None
+
+
+def in_utc_range(moment: datetime) -> bool:
+    """Whether an aware ``moment`` converts to UTC (``0001-01-01T00:00:00+14:00`` does not)."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def omitted_as[T](
