@@ -59,6 +59,9 @@ CASES = [
 
 
 @pytest.mark.no_fail_on_log_exception  # the failure this test provokes is logged, as it should be
+@pytest.mark.allow_traceback(
+    "the add failure this test provokes is logged, as it should be", match="^Error adding entity"
+)
 @pytest.mark.parametrize(("entity_class", "entity_id", "change", "shown"), CASES)
 async def test_entity_that_failed_to_add_comes_back(
     hass: HomeAssistant,

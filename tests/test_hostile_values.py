@@ -253,6 +253,9 @@ async def test_last_active_outside_utc_is_never_seen(
 
 
 @pytest.mark.no_fail_on_log_exception  # the failure this test provokes is logged, as it should be
+@pytest.mark.allow_traceback(
+    "the add failure this test provokes is logged, as it should be", match="^Error adding entity"
+)
 async def test_entity_that_failed_to_add_comes_back(
     hass: HomeAssistant,
     fake: FakeDashboard,
