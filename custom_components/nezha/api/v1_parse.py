@@ -85,9 +85,18 @@ def has_report(state: Mapping[str, Any]) -> bool:
     """Whether an agent's state object holds a report: any figure that is not zero or empty.
 
     Every generation says "nothing reported" the same way: 1.x/2.x leave every zero out (``{}``),
-    0.x sends every field as zero or ``null``. A real report always has some (uptime, memory).
+    0.x sends every field as zero or ``null``; a list of zeros (one per GPU) is no report either.
+    A real report always has some figure (uptime, memory).
     """
-    return any(state.values())
+    return any(map(_is_figure, state.values()))
+
+
+def _is_figure(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(map(_is_figure, value))
+    if isinstance(value, Mapping):
+        return any(map(_is_figure, value.values()))
+    return bool(value)
 
 
 def _parse_host(data: Mapping[str, Any], *, country_code: str | None) -> Host:
