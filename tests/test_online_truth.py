@@ -10,7 +10,10 @@ every step is deterministic.
 from __future__ import annotations
 
 from collections.abc import Generator
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
@@ -26,13 +29,15 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.nezha.api import Host, NezhaV0Client, Status
 from custom_components.nezha.api.stream import decode_frame
+from custom_components.nezha.api.v1_parse import parse_server
 from custom_components.nezha.coordinator import NezhaServerCoordinator
 from nezha_simulator import NezhaSimulator
 from nezha_simulator.gojson import GoJSON, dumps
 from nezha_simulator.render_v1 import stream_server_json
 
-from .conftest import poll, setup_entry
+from .conftest import TOKEN, poll, setup_entry
 from .test_generations import entry_for
 
 ONLINE = "binary_sensor.vps_hk_online"
@@ -43,6 +48,14 @@ ANY_OFFLINE = "binary_sensor.nezha_test_dashboard_server_offline"
 COUNT_ONLINE = "sensor.nezha_test_dashboard_servers_online"
 LIST = "/api/v1/server"
 JSON_TYPE = "application/json; charset=utf-8"
+RECORDED = Path(__file__).parent / "fixtures" / "real_answers"
+"""Answers of real dashboards (copied unchanged from the shared ``real-answers``)."""
+
+
+def recorded(name: str) -> dict[str, Any]:
+    """A recorded answer's body."""
+    body: dict[str, Any] = json.loads((RECORDED / name).read_text())["body"]
+    return body
 
 
 @pytest.fixture
@@ -86,6 +99,43 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 def list_reads(sim: NezhaSimulator) -> int:
     """How many server lists the dashboard answered or refused."""
     return sum(1 for request in sim.requests if request.path_qs == LIST)
+
+
+# The model: what real answers say of an agent
+
+
+def test_a_stopped_2x_agent_is_told_from_a_never_seen_server() -> None:
+    """v2.3.7 zeroes the time of a stopped agent and keeps its host and state: the parser keeps
+    that mark (and the last state) instead of reading the zero time as never-seen."""
+    web, _, edge = map(parse_server, recorded("v2.3.7/server_after_agent_stopped.json")["data"])
+    assert (edge.last_active, edge.disconnected, edge.never_seen) == (None, True, False)
+    assert edge.status.uptime == 1567
+    assert (web.disconnected, web.never_seen, web.last_active is not None) == (False, False, True)
+
+
+@pytest.mark.parametrize("generation", ["v2.3.7", "v1.14.14"])
+def test_every_server_is_never_seen_in_a_restart_answer(generation: str) -> None:
+    """The first answer after a restart: zero time, empty host and state for every server."""
+    for item in recorded(f"{generation}/server_during_restart.json")["data"]:
+        server = parse_server(item)
+        assert server is not None
+        assert (server.never_seen, server.host, server.status) == (True, Host(), Status())
+
+
+async def test_zero_filled_0x_objects_are_no_measurements(
+    simulator: NezhaSimulator, http: aiohttp.ClientSession
+) -> None:
+    """0.x says never-seen with every host and status value zero or empty: unknown, as on
+    1.x/2.x, never zeros; a stopped 0.x agent keeps the time of its last report."""
+    client = NezhaV0Client(http, simulator.url, TOKEN)
+    for name in ("server_during_restart", "server_after_agent_stopped"):
+        body = json.dumps(recorded(f"v0.20.13/{name}.json"))
+        simulator.fail_next(1, status=200, body=body, content_type=JSON_TYPE)
+        servers = (await client.async_get_servers()).servers.values()
+        if name == "server_during_restart":
+            assert {(s.never_seen, s.host, s.status) for s in servers} == {(True, Host(), Status())}
+        else:
+            assert not any(s.never_seen or s.disconnected for s in servers)
 
 
 # Issue 23 item 1: a stopped 2.x agent

@@ -87,7 +87,7 @@ class NezhaOnlineBinarySensor(NezhaServerEntity, BinarySensorEntity):
     @property
     @override
     def is_on(self) -> bool | None:
-        """Whether the last report is within the online threshold (never-seen: off)."""
+        """Whether the last report is within the online threshold (see ``server_data``)."""
         return self.coordinator.is_online(self.server)
 
 
