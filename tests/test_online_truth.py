@@ -29,7 +29,8 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.nezha.api import Host, NezhaV0Client, Status
+from custom_components.nezha import live
+from custom_components.nezha.api import Host, NezhaV0Client, Status, stream
 from custom_components.nezha.api.stream import decode_frame
 from custom_components.nezha.api.v1_parse import parse_server
 from custom_components.nezha.coordinator import NezhaServerCoordinator
@@ -39,6 +40,7 @@ from nezha_simulator.render_v1 import stream_server_json
 
 from .conftest import TOKEN, poll, setup_entry
 from .test_generations import entry_for
+from .test_live import wait_for
 
 ONLINE = "binary_sensor.vps_hk_online"
 GPU_ONLINE = "binary_sensor.gpu_box_online"
@@ -381,3 +383,46 @@ async def test_a_list_answered_before_a_frame_changes_nothing_it_shows(
     fleet.now = start + 42
     await frame(hass, entry, fleet)
     assert changes == []
+
+
+async def test_a_restart_through_the_real_stream(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    changes: list[tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """End to end through the live task: the simulator's stream drops as a restarting 2.x
+    dashboard's does, connections are refused, the stream is accepted again with every server
+    never-seen, then the agents come back. No online sensor turns off and nothing is counted;
+    the entities are back with the first frames, vps-hk current as soon as it reports.
+
+    The stream runs on the wall clock (frames every 50 ms): this one waits for states instead
+    of stepping a freezer."""
+    monkeypatch.setattr(stream, "STALL_TIMEOUT", 0.5)
+    monkeypatch.setattr(live, "RECONNECT_MIN", 0.05)
+    fleet.frame_interval = 0.05
+    entry = entry_for(fleet, "v2", live_updates=True)
+    await setup_entry(hass, entry)
+    updates = entry.runtime_data.live
+    assert updates is not None
+    await wait_for(lambda: updates.state.connected_since is not None)
+    before = state(hass, CPU)
+    changes.clear()
+
+    restart = fleet.restart_as_recorded()
+    fleet.advance(restart.stop_at - fleet.now)  # the stream drops; nothing listens
+    coordinator = servers_of(entry)
+    await wait_for(lambda: not coordinator.last_update_success)  # the list read was refused
+    assert state(hass, ONLINE) == STATE_UNAVAILABLE
+    fleet.set_status(2, cpu=66.0, report=False)
+    fleet.advance(restart.listen_at - fleet.now)  # accepted again: every server never-seen
+    await wait_for(lambda: state(hass, ONLINE) == STATE_ON)
+    assert (state(hass, GPU_ONLINE), state(hass, ANY_OFFLINE)) == (STATE_ON, STATE_OFF)
+    assert state(hass, CPU) == before  # the last known value
+
+    fleet.advance(restart.back_at[2] + restart.host_lead - fleet.now)
+    await wait_for(lambda: state(hass, CPU) == "66.0")
+    assert (ONLINE, STATE_OFF) not in changes
+    assert (GPU_ONLINE, STATE_OFF) not in changes
+    assert (ANY_OFFLINE, STATE_ON) not in changes
+    assert await hass.config_entries.async_unload(entry.entry_id)
