@@ -97,8 +97,31 @@ class _Verdict:
         return None, False
 
 
-def _shown(data: ServersData, server_id: int) -> tuple[bool | None, bool]:
-    return data.is_online(server_id), server_id in data.offline
+def _news(previous: ServersData, server_id: int, verdict: _Verdict) -> bool:
+    """Whether the entities must hear of the verdict: what they show changes, or the server is
+    back from a restart window (its data is current again even if its state never changed)."""
+    shown = (previous.is_online(server_id), server_id in previous.offline)
+    return verdict.shown != shown or (
+        server_id in previous.waiting and verdict.waiting_since is None
+    )
+
+
+@dataclass(slots=True)
+class _States:
+    """The servers' states an answer is building."""
+
+    online: set[int]
+    offline: set[int]
+    waiting: dict[int, datetime]
+
+    def add(self, server_id: int, verdict: _Verdict) -> None:
+        """Take one server's verdict."""
+        if verdict.online:
+            self.online.add(server_id)
+        if verdict.counted:
+            self.offline.add(server_id)
+        if verdict.waiting_since is not None:
+            self.waiting[server_id] = verdict.waiting_since
 
 
 def _judge(
@@ -171,9 +194,7 @@ def apply_list(
     lack. The servers whose data or state changed are ``changed``.
     """
     servers: dict[int, Server] = {}
-    online: set[int] = set()
-    offline: set[int] = set()
-    waiting: dict[int, datetime] = {}
+    states = _States(set(), set(), {})
     changed: set[int] = set()
     for server_id, answered in listed.items():
         held = previous.servers.get(server_id) if previous is not None else None
@@ -187,10 +208,14 @@ def apply_list(
             server = replace(
                 held, ipv4=answered.ipv4, ipv6=answered.ipv6, public_note=answered.public_note
             )
-            online.update((server_id,) if server_id in previous.online else ())
-            offline.update((server_id,) if server_id in previous.offline else ())
-            if server_id in previous.waiting:
-                waiting[server_id] = previous.waiting[server_id]
+            states.add(
+                server_id,
+                _Verdict(
+                    server_id in previous.online,
+                    server_id in previous.offline,
+                    previous.waiting.get(server_id),
+                ),
+            )
             if server != held:
                 changed.add(server_id)
             servers[server_id] = server
@@ -206,20 +231,12 @@ def apply_list(
         )
         server = _take(answered, held, verdict)
         servers[server_id] = server
-        if verdict.online:
-            online.add(server_id)
-        if verdict.counted:
-            offline.add(server_id)
-        if verdict.waiting_since is not None:
-            waiting[server_id] = verdict.waiting_since
-        if (
-            held != server
-            or previous is None
-            or verdict.shown != _shown(previous, server_id)
-            or (server_id in previous.waiting and verdict.waiting_since is None)
-        ):
+        states.add(server_id, verdict)
+        if held != server or previous is None or _news(previous, server_id, verdict):
             changed.add(server_id)
-    return ListOutcome(servers, frozenset(online), frozenset(offline), waiting, changed)
+    return ListOutcome(
+        servers, frozenset(states.online), frozenset(states.offline), states.waiting, changed
+    )
 
 
 def apply_frame(
@@ -250,9 +267,11 @@ def apply_frame(
     """
     dashboard_time = frame.dashboard_time or now
     in_frame = frame.server_ids & listed.keys()
-    online = set(data.online - in_frame)
-    offline = set(data.offline - in_frame)
-    waiting = {key: since for key, since in data.waiting.items() if key not in in_frame}
+    states = _States(
+        set(data.online - in_frame),
+        set(data.offline - in_frame),
+        {key: since for key, since in data.waiting.items() if key not in in_frame},
+    )
     updated: dict[int, Server] = {}
     tell: set[int] = set()
     for server_id in in_frame:
@@ -268,15 +287,8 @@ def apply_frame(
             reported=reported,
             threshold=threshold,
         )
-        if verdict.online:
-            online.add(server_id)
-        if verdict.counted:
-            offline.add(server_id)
-        if verdict.waiting_since is not None:
-            waiting[server_id] = verdict.waiting_since
-        state_changed = verdict.shown != _shown(data, server_id) or (
-            server_id in data.waiting and verdict.waiting_since is None  # back after a restart
-        )
+        states.add(server_id, verdict)
+        state_changed = _news(data, server_id, verdict)
         last = compared.get(server_id)
         if not state_changed and last is not None and now - last < window:
             continue
@@ -303,8 +315,8 @@ def apply_frame(
         servers={**data.servers, **updated} if updated else data.servers,
         absent=data.absent,
         dashboard_time=dashboard_time,
-        online=frozenset(online),
-        offline=frozenset(offline),
-        waiting=waiting,
+        online=frozenset(states.online),
+        offline=frozenset(states.offline),
+        waiting=states.waiting,
     )
     return merged, tell
