@@ -330,8 +330,11 @@ async def test_what_reported_survives_a_home_assistant_restart(
     assert state(hass, GPU_ONLINE) == STATE_UNKNOWN
     assert state(hass, "binary_sensor.new_node_online") == STATE_OFF
     assert state(hass, ANY_OFFLINE) == STATE_OFF
+    fleet.advance(10)
+    await poll(hass, freezer)  # still inside the window: still unknown
+    assert (state(hass, ONLINE), state(hass, ANY_OFFLINE)) == (STATE_UNKNOWN, STATE_OFF)
 
-    fleet.advance(30)
+    fleet.advance(20)
     await poll(hass, freezer)
     assert (state(hass, GPU_ONLINE), state(hass, ONLINE)) == (STATE_ON, STATE_OFF)
     assert state(hass, ANY_OFFLINE) == STATE_ON
@@ -357,6 +360,7 @@ async def test_a_list_answered_before_a_frame_changes_nothing_it_shows(
     start = fleet.now
     fleet.take_offline(2)  # hung: its last report stays at this moment
     fleet.set_status(1, cpu=50.0)
+    fleet.set_host(2, ipv4="203.0.113.9")  # frames carry no IPs: the list brings them
     fleet.advance(20)
     async with http.get(
         fleet.url + LIST, headers={"Authorization": f"Bearer {entry.data['api_token']}"}
@@ -378,6 +382,7 @@ async def test_a_list_answered_before_a_frame_changes_nothing_it_shows(
     )
     assert fleet.pending_faults == 0
     assert changes == []
+    assert servers_of(entry).data.servers[2].ipv4 == "203.0.113.9"
     assert (state(hass, ONLINE), state(hass, GPU_CPU)) == (STATE_OFF, "60.0")
 
     fleet.now = start + 42
@@ -426,3 +431,17 @@ async def test_a_restart_through_the_real_stream(
     assert (GPU_ONLINE, STATE_OFF) not in changes
     assert (ANY_OFFLINE, STATE_ON) not in changes
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_frames_change_nothing_once_the_credential_is_refused(
+    hass: HomeAssistant, fleet: NezhaSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A refused credential (reauth under way) is no outage that frames may end: the entities
+    stay unavailable until the user acts."""
+    entry = entry_for(fleet, "v2")
+    await setup_entry(hass, entry)
+    fleet.revoke_pat(entry.data["api_token"])
+    await poll(hass, freezer)
+    assert state(hass, ONLINE) == STATE_UNAVAILABLE
+    await frame(hass, entry, fleet)
+    assert state(hass, ONLINE) == STATE_UNAVAILABLE
