@@ -97,12 +97,22 @@ class _Verdict:
         return None, False
 
 
+_REPORTING = _Verdict(online=True, counted=False)
+_LATE = _Verdict(online=False, counted=True)
+_NEW_AGENT = _Verdict(online=False, counted=False)
+
+
 def _news(previous: ServersData, server_id: int, verdict: _Verdict) -> bool:
     """Whether the entities must hear of the verdict: what they show changes, or the server is
     back from a restart window (its data is current again even if its state never changed)."""
-    shown = (previous.is_online(server_id), server_id in previous.offline)
-    return verdict.shown != shown or (
-        server_id in previous.waiting and verdict.waiting_since is None
+    if server_id in previous.waiting:
+        shown = (previous.is_online(server_id), server_id in previous.offline)
+        return verdict.waiting_since is None or verdict.shown != shown
+    # Most servers of most frames: a plain comparison (nothing was unknown before).
+    return (
+        verdict.online != (server_id in previous.online)
+        or verdict.counted != (server_id in previous.offline)
+        or verdict.shown[0] is None
     )
 
 
@@ -137,13 +147,12 @@ def _judge(
     """One server in an answer at dashboard time ``now``; ``reported`` learns who has reported."""
     if last_active is not None:
         reported.add(server_id)
-        online = now - last_active <= threshold
-        return _Verdict(online, counted=not online)
+        return _REPORTING if now - last_active <= threshold else _LATE
     if disconnected:
         reported.add(server_id)
-        return _Verdict(online=False, counted=True)
+        return _LATE
     if server_id not in reported:
-        return _Verdict(online=False, counted=False)  # a new agent: no outage to count
+        return _NEW_AGENT  # no outage to count
     # It reported before: the dashboard restarted, or the agent is gone; only time tells.
     since = previous.waiting.get(server_id, now) if previous is not None else now
     if now - since >= threshold:
