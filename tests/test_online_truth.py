@@ -286,15 +286,19 @@ async def test_a_restart_window_writes_nothing_false_and_agents_are_back_at_once
     )
 
 
+@pytest.mark.parametrize("generation", ["v0", "v1", "v2"])
 async def test_a_lone_server_whose_agent_is_gone_across_a_restart_turns_offline_in_time(
-    hass: HomeAssistant, simulator: NezhaSimulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    simulator: NezhaSimulator,
+    freezer: FrozenDateTimeFactory,
+    generation: str,
 ) -> None:
     """Polled: a one-server dashboard whose agent does not come back after a restart keeps its
     state until online_threshold has passed since the first never-seen answer; then it is
     offline and counted."""
     simulator.freeze_clock(1_764_158_400.0)
     simulator.add_server("vps-hk")
-    entry = entry_for(simulator, "v2", scan_interval=10)
+    entry = entry_for(simulator, generation, scan_interval=10)
     await setup_entry(hass, entry)
     assert (state(hass, ONLINE), state(hass, ANY_OFFLINE)) == (STATE_ON, STATE_OFF)
 
