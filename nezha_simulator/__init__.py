@@ -1,5 +1,6 @@
 """A simulated Nezha v0 (v0.20.13) dashboard API for tests, benchmarks and demos."""
 
+from .agents import Restart
 from .app import Generation, NezhaSimulator, SimRequest
 from .demo import DemoFleet, build_demo_fleet
 from .gojson import Float32, dumps
@@ -26,6 +27,7 @@ __all__ = [
     "MonitorPoint",
     "NezhaSimulator",
     "NezhaWorld",
+    "Restart",
     "ServerFields",
     "SimHost",
     "SimMonitor",

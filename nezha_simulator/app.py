@@ -7,6 +7,7 @@ API. Every response carries a ``Date`` from the dashboard clock.
 """
 
 import asyncio
+from collections.abc import Mapping
 from email.utils import formatdate
 import secrets
 import string
@@ -17,12 +18,20 @@ from aiohttp import hdrs, web
 
 from .accounts import SimPat
 from .actions import ActionsWorld
+from .agents import Restart
 from .faults import BAD_GATEWAY_PAGE, BROKEN_JSON, LOGIN_PAGE, Fault, FaultQueue
 from .routes_v0 import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, V0Routes
 from .routes_v1 import Router
 from .stream import StreamHub
 
 type Generation = Literal["v0", "v1", "v2"]
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without an answer (aiohttp drops a response to an aborted transport)."""
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=500)
 
 
 class SimRequest(NamedTuple):
@@ -155,6 +164,37 @@ class NezhaSimulator(V0Routes, ActionsWorld):
         """Close every open stream (TCP close, no close frame)."""
         self._streams.drop()
 
+    @property
+    def upgrade_stripped(self) -> bool:
+        """A proxy without the upgrade headers is in front: stream handshakes get HTTP 400.
+
+        As recorded through nginx without ``proxy_http_version 1.1``/``Upgrade``/``Connection``
+        (``ws_through_proxy_without_upgrade.json``): ``text/plain`` "Bad Request"; REST works.
+        """
+        return self._streams.upgrade_stripped
+
+    @upgrade_stripped.setter
+    def upgrade_stripped(self, value: bool) -> None:
+        self._streams.upgrade_stripped = value
+
+    def restart_as_recorded(
+        self, agents_back: float | Mapping[int, float] | None = None
+    ) -> Restart:
+        """Restart the dashboard with the timings recorded on real ones (``restart_dashboard``).
+
+        1.x/2.x stop gracefully in 5 s (answers and frames go on), 0.x at once; nothing listens
+        for 2 s; agents reconnect 8 s later (by default one per second in id order, as
+        recorded), each with its host a second before its state.
+        """
+        if agents_back is None:
+            agents_back = {
+                server_id: 8.0 + index for index, server_id in enumerate(sorted(self.servers))
+            }
+        graceful = 0.0 if self.generation == "v0" else 5.0
+        return self.restart_dashboard(
+            graceful=graceful, refused=2.0, agents_back=agents_back, host_lead=1.0
+        )
+
     def stall_streams(self, stalled: bool = True) -> None:
         """Keep streams open but send no frames (``False`` resumes)."""
         self._streams.stalled = stalled
@@ -237,15 +277,16 @@ class NezhaSimulator(V0Routes, ActionsWorld):
         )
         if self.latency > 0:
             await asyncio.sleep(self.latency)
+        restart = self.restart
+        if restart is not None and restart.refusing(self.now):
+            # Nothing listens between two processes: the connection ends unanswered.
+            return _drop(request)
         fault = self._faults.take(request.path)
         if fault is not None:
             if fault.delay > 0:
                 await asyncio.sleep(fault.delay)
             if fault.disconnect:
-                # aiohttp cannot write to an aborted transport and drops the response quietly.
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=500)
+                return _drop(request)
             if fault.status is not None:
                 return web.Response(
                     status=fault.status,

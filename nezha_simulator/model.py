@@ -156,6 +156,8 @@ class SimServer:
     """The agent is connected and reporting: ``last_active`` follows the dashboard clock."""
     last_report: float | None = None
     """Time of the last report while not ``reporting``; ``None`` = never reported."""
+    agent_closed: bool = False
+    """The agent's connection closed (its process stopped), not merely silent: 2.x zeroes the time."""
     tag_order: int = field(default=0, repr=False, compare=False)
     """Position in the dashboard's tag list: ``?tag=`` answers in this order."""
     owner_id: int = 1

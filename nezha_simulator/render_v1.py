@@ -101,11 +101,6 @@ def state_json(status: SimStatus, host: SimHost) -> dict[str, GoJSON]:
     )
 
 
-def last_active(world: ServiceWorld, server: SimServer) -> float | None:
-    """When the server last reported (the clock while it reports); ``None`` = never."""
-    return world.now if server.reporting else server.last_report
-
-
 def server_uuid(server: SimServer) -> str:
     """A stable agent UUID for the server."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"nezha-simulator/server/{server.id}"))
@@ -121,11 +116,12 @@ def server_json(world: ServiceWorld, server: SimServer, *, v2: bool) -> dict[str
     )
     item["display_index"] = server.display_index
     item |= _omit([("hide_for_guest", server.hide_for_guest)])
-    item["host"] = host_json(server.host)
-    item["state"] = state_json(server.status, server.host)
-    ip = _omit([("ipv4_addr", server.host.ipv4), ("ipv6_addr", server.host.ipv6)])
-    item["geoip"] = {"ip": ip} | _omit([("country_code", server.host.country_code)])
-    item["last_active"] = format_time(last_active(world, server), world.utc_offset)
+    host, status, seen = world.view(server, zero_when_closed=v2)
+    item["host"] = host_json(host)
+    item["state"] = state_json(status, host)
+    ip = _omit([("ipv4_addr", host.ipv4), ("ipv6_addr", host.ipv6)])
+    item["geoip"] = {"ip": ip} | _omit([("country_code", host.country_code)])
+    item["last_active"] = format_time(seen, world.utc_offset)
     if v2:
         owner = world.users.get(server.owner_id)
         item["owner"] = {"id": server.owner_id, "username": owner.username if owner else ""}
@@ -133,7 +129,7 @@ def server_json(world: ServiceWorld, server: SimServer, *, v2: bool) -> dict[str
 
 
 def stream_server_json(
-    world: ServiceWorld, server: SimServer, *, filtered: bool, with_note: bool
+    world: ServiceWorld, server: SimServer, *, filtered: bool, with_note: bool, v2: bool
 ) -> dict[str, GoJSON]:
     """One ``StreamServer`` of a websocket frame (everything ``omitempty``)."""
     item = _omit(
@@ -144,10 +140,11 @@ def stream_server_json(
             ("display_index", server.display_index),
         ]
     )
-    item["host"] = host_json(server.host, filtered=filtered)
-    item["state"] = state_json(server.status, server.host)
-    item |= _omit([("country_code", server.host.country_code)])
-    item["last_active"] = format_time(last_active(world, server), world.utc_offset)
+    host, status, seen = world.view(server, zero_when_closed=v2)
+    item["host"] = host_json(host, filtered=filtered)
+    item["state"] = state_json(status, host)
+    item |= _omit([("country_code", host.country_code)])
+    item["last_active"] = format_time(seen, world.utc_offset)
     return item
 
 

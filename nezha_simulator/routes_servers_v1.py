@@ -84,6 +84,7 @@ class ServerRoutes:
                     world,
                     server,
                     with_note=first,
+                    v2=v2,
                     filtered=not viewer.owns(server) if v2 else viewer.kind == "guest",
                 )
                 for server in self._visible(viewer, v2)
@@ -94,8 +95,14 @@ class ServerRoutes:
                 data["servers"] = servers
             return dumps(data)
 
+        opened = world.now
+
+        def gone() -> bool:
+            restart = world.restart
+            return restart is not None and opened < restart.stop_at <= world.now
+
         digest = viewer.pat.digest if viewer.pat is not None else None
-        return await self.streams.serve(ctx.request, frame, digest)
+        return await self.streams.serve(ctx.request, frame, digest, gone)
 
     # Services
 

@@ -64,6 +64,8 @@ class StreamHub:
         """No streams; 2 s between frames as the dashboard does."""
         self.frame_interval = 2.0
         self.stalled = False
+        self.upgrade_stripped = False
+        """A proxy in front drops the upgrade headers: every handshake arrives as a plain GET."""
         self._streams: set[_Stream] = set()
 
     @property
@@ -78,11 +80,19 @@ class StreamHub:
                 stream.close()
 
     async def serve(
-        self, request: web.Request, frame: Callable[[bool], str], pat_digest: str | None
+        self,
+        request: web.Request,
+        frame: Callable[[bool], str],
+        pat_digest: str | None,
+        gone: Callable[[], bool],
     ) -> web.StreamResponse:
-        """Upgrade and send ``frame(first)`` until the stream ends; a plain GET gets gorilla's 400."""
+        """Upgrade and send ``frame(first)`` until the stream ends; a plain GET gets gorilla's 400.
+
+        ``gone()`` says the dashboard process serving this stream has stopped (a restart): the
+        stream then ends without a close frame before its next frame.
+        """
         response = web.WebSocketResponse(autoping=False)
-        if not response.can_prepare(request).ok:
+        if self.upgrade_stripped or not response.can_prepare(request).ok:
             return handshake_refused(400)
         if not same_origin(request):
             return handshake_refused(403)
@@ -91,7 +101,7 @@ class StreamHub:
         self._streams.add(stream)
         sent = 0
         try:
-            while not stream.closed.is_set():
+            while not stream.closed.is_set() and not gone():
                 if not self.stalled:
                     try:
                         await response.send_str(frame(sent == 0))

@@ -8,7 +8,8 @@ How ``last_active`` works: a server whose agent is *reporting* (``SimServer.repo
 continuously, so its ``last_active`` is the dashboard clock at the moment of the request. A
 server that is not reporting keeps the time of its last report (``SimServer.last_report``), or
 Go's zero time (``NEVER_ACTIVE``) if it never reported. Host and status values are never aged:
-like a real dashboard, an offline server keeps its last (stale) values.
+like a real dashboard, an offline server keeps its last (stale) values. How a stopped agent and
+a dashboard restart show is in ``agents.py``; answers render ``NezhaWorld.view`` of a server.
 """
 
 from bisect import insort
@@ -20,6 +21,7 @@ import time
 from types import MappingProxyType
 from typing import Unpack
 
+from .agents import NEVER, Restart, ServerView, plan_restart, server_view
 from .gojson import Float32, GoJSON
 from .model import (
     HostFields,
@@ -113,6 +115,7 @@ class NezhaWorld:
         self._monitors: dict[int, SimMonitor] = {}
         self._points: dict[int, list[MonitorPoint]] = {}
         self._order = itertools.count(1)
+        self._restart: Restart | None = None
 
     # Clock
 
@@ -247,36 +250,79 @@ class NezhaWorld:
         self.server(server_id).last_report = self.now
 
     def take_offline(self, server_id: int) -> None:
-        """The agent stops reporting: ``last_active`` stays at this moment from now on."""
+        """The agent hangs (stream open, no reports): ``last_active`` stays at this moment."""
+        self._silence(server_id, closed=False)
+
+    def stop_agent(self, server_id: int) -> None:
+        """The agent's process stops (its stream closes): 2.x shows the zero time from now on.
+
+        1.x and 0.x keep the time of the last report, as for a hung agent; every generation
+        keeps the last host and state.
+        """
+        self._silence(server_id, closed=True)
+
+    def _silence(self, server_id: int, *, closed: bool) -> None:
+        """The agent stops reporting; one that was still to come back after a restart never does."""
         server = self.server(server_id)
         if server.reporting:
             server.reporting = False
             server.last_report = self.now
+        server.agent_closed = closed
+        restart = self._restart
+        if restart is not None and restart.back_at.get(server_id, -NEVER) > self.now:
+            restart.back_at[server_id] = NEVER
 
     def bring_online(self, server_id: int) -> None:
-        """The agent reconnects and reports continuously again."""
-        self.server(server_id).reporting = True
+        """The agent (re)connects and reports continuously again."""
+        server = self.server(server_id)
+        server.reporting, server.agent_closed = True, False
+        restart = self._restart
+        if restart is not None and restart.back_at.get(server_id, -NEVER) > self.now:
+            restart.back_at[server_id] = max(self.now, restart.listen_at)
 
-    def restart_dashboard(self) -> None:
-        """Restart the dashboard process: in-memory state is lost, the database is kept.
+    def restart_dashboard(
+        self,
+        *,
+        graceful: float = 0.0,
+        refused: float = 0.0,
+        agents_back: float | Mapping[int, float] = 0.0,
+        host_lead: float = 0.0,
+    ) -> Restart:
+        """Restart the dashboard process now: in-memory state is lost, the database is kept.
 
-        Servers that are not reporting become never-seen (zero host and status,
-        ``NEVER_ACTIVE``); connected agents reconnect at once. Tag order is reloaded by id.
+        The old process goes on for ``graceful`` seconds, then nothing listens for ``refused``
+        seconds; from then every server is never-seen (zero host and status, zero time) until
+        its agent reconnects ``agents_back`` seconds after the new process listens (one delay
+        for all or one per server id), host first, its state ``host_lead`` seconds later. Agents
+        that are not reporting stay never-seen until ``bring_online``. With the defaults it all
+        happens at once. Tag order is reloaded by id.
+        ``NezhaSimulator.restart_as_recorded`` picks the recorded timings.
         """
         for server in sorted(self._servers.values(), key=lambda item: item.id):
             server.tag_order = next(self._order)
-            if not server.reporting:
-                server.host = SimHost()
-                server.status = SimStatus()
-                server.last_report = None
+        self._restart = plan_restart(
+            self._servers,
+            self.now,
+            graceful=graceful,
+            refused=refused,
+            agents_back=agents_back,
+            host_lead=host_lead,
+        )
+        return self._restart
+
+    @property
+    def restart(self) -> Restart | None:
+        """The latest dashboard restart, if there was one."""
+        return self._restart
+
+    def view(self, server: SimServer, *, zero_when_closed: bool = False) -> ServerView:
+        """Host, status and last report as an answer shows them now (``agents.server_view``)."""
+        return server_view(server, self._restart, self.now, zero_when_closed=zero_when_closed)
 
     def last_active(self, server: SimServer) -> int:
-        """``last_active`` as the API sends it: Unix seconds, or ``NEVER_ACTIVE``."""
-        if server.reporting:
-            return math.floor(self.now)
-        if server.last_report is None:
-            return NEVER_ACTIVE
-        return math.floor(server.last_report)
+        """v0 ``last_active`` as the API sends it: Unix seconds, or ``NEVER_ACTIVE``."""
+        at = self.view(server).last_active
+        return NEVER_ACTIVE if at is None else math.floor(at)
 
     # Monitors and history
 
@@ -351,7 +397,8 @@ class NezhaWorld:
 
     def common_info(self, server: SimServer, *, with_display: bool = False) -> dict[str, GoJSON]:
         """``CommonServerInfo``; display fields stay 0/false unless ``with_display``."""
-        ipv4, ipv6 = server.host.ipv4, server.host.ipv6
+        host = self.view(server).host
+        ipv4, ipv6 = host.ipv4, host.ipv6
         return {
             "id": server.id,
             "name": server.name,
@@ -369,8 +416,9 @@ class NezhaWorld:
     ) -> dict[str, GoJSON]:
         """``StatusResponse``: the common info plus ``host`` and ``status``."""
         info = self.common_info(server, with_display=with_display)
-        info["host"] = server.host.to_json()
-        info["status"] = server.status.to_json()
+        view = self.view(server)
+        info["host"] = view.host.to_json()
+        info["status"] = view.status.to_json()
         return info
 
     def monitor_histories(self, server_id: int) -> list[GoJSON] | None:

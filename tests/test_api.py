@@ -93,6 +93,15 @@ def expected_server(sim: NezhaSimulator, server_id: int) -> Server:
     server = sim.server(server_id)
     host, status = server.host, server.status
     last_active = sim.last_active(server)
+    if last_active <= 0:  # never seen: its all-zero host and status are no measurements
+        return Server(
+            id=server.id,
+            name=server.name,
+            tag=server.tag,
+            ipv4=host.ipv4 or None,
+            ipv6=host.ipv6 or None,
+            display_index=server.display_index,
+        )
     return Server(
         id=server.id,
         name=server.name,
@@ -236,12 +245,13 @@ async def test_servers_parsed_into_models(fleet: NezhaSimulator, http: aiohttp.C
     assert vps.status.gpu_usage == ()
     assert vps.status.temperatures == ()
     assert vps.host.country_code == "hk"
-    # Registered, never reported: Go's zero time and an all-zero host.
+    # Registered, never reported: Go's zero time and an all-zero host and status, which are no
+    # measurements: unknown, as 1.x/2.x's empty objects (issue 23).
     assert new_node.last_active is None
+    assert new_node.never_seen
     assert (new_node.ipv4, new_node.ipv6) == (None, None)
-    assert new_node.host == Host(mem_total=0, disk_total=0, swap_total=0)
-    assert new_node.status.cpu == 0.0
-    assert new_node.status.temperatures == ()
+    assert new_node.host == Host()
+    assert new_node.status == Status()
 
     assert snapshot.dashboard_time == utc(DASHBOARD_NOW)
     request = fleet.requests[-1]

@@ -92,11 +92,13 @@ async def test_never_seen_server_is_offline_but_not_a_problem(
     await poll(hass, freezer)
     assert hass.states.get("binary_sensor.nezha_test_dashboard_server_offline").state == STATE_ON
 
-    # After a dashboard restart the offline server becomes never-seen: no longer a problem.
+    # After a dashboard restart the offline server becomes never-seen: it reported before, so
+    # its agent is still gone (issue 23: it stays offline and counted, the never-seen one not).
     fleet.restart_dashboard()
     await poll(hass, freezer)
     assert hass.states.get("binary_sensor.gpu_box_online").state == STATE_OFF
-    assert hass.states.get("binary_sensor.nezha_test_dashboard_server_offline").state == STATE_OFF
+    assert hass.states.get("binary_sensor.new_node_online").state == STATE_OFF
+    assert hass.states.get("binary_sensor.nezha_test_dashboard_server_offline").state == STATE_ON
 
 
 async def test_monitor_reachable(

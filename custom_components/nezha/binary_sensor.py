@@ -85,27 +85,20 @@ class NezhaOnlineBinarySensor(NezhaServerEntity, BinarySensorEntity):
 
     @property
     @override
-    def is_on(self) -> bool:
-        """Whether the last report is within the online threshold (never-seen: off)."""
+    def is_on(self) -> bool | None:
+        """Whether the last report is within the online threshold (see ``server_data``)."""
         return self.coordinator.is_online(self.server)
 
 
 class NezhaServersOfflineBinarySensor(NezhaDashboardEntity, BinarySensorEntity):
-    """On when any server that has reported since the dashboard started is offline.
-
-    Servers never seen are left out: right after a dashboard restart every server is never-seen
-    for a moment, and that is no outage.
-    """
+    """On when any server that has reported is offline (see ``server_data``: a new agent and a
+    dashboard restart's few seconds of never-seen servers are no outage)."""
 
     @property
     @override
     def is_on(self) -> bool:
         """Whether a server that has reported is offline now."""
-        online = self.coordinator.data.online
-        return any(
-            server.last_active is not None and server_id not in online
-            for server_id, server in self.coordinator.data.servers.items()
-        )
+        return bool(self.coordinator.data.offline)
 
 
 class NezhaMonitorReachableBinarySensor(NezhaMonitorEntity, BinarySensorEntity):

@@ -18,7 +18,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -58,9 +58,10 @@ from .devices import (
     async_remove_server_devices,
     async_sync_server_devices,
     group_changed,
+    server_id_from_identifier,
 )
 from .dispatch import ServerDispatchCoordinator
-from .server_data import ServersData, apply_frame, online_ids, track_presence
+from .server_data import ServersData, apply_frame, apply_list, track_presence
 
 if TYPE_CHECKING:
     from .live import NezhaLiveUpdates
@@ -79,6 +80,21 @@ ISSUE_KINDS = (
     ISSUE_NO_SERVERS,
     ISSUE_MISSING_SCOPE,
 )
+
+
+@callback
+def async_reported_server_ids(hass: HomeAssistant, entry: NezhaConfigEntry) -> set[int]:
+    """The servers whose agent reported in an earlier run: their device has its host's details.
+
+    So a dashboard restarting while Home Assistant does is still told from a new agent.
+    """
+    return {
+        server_id
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if device.model or device.sw_version
+        for identifier in device.identifiers
+        if (server_id := server_id_from_identifier(entry, identifier)) is not None
+    }
 
 
 @dataclass(slots=True)
@@ -191,6 +207,12 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """The servers of the last successful list: the only ones frames may update."""
         self._told: dict[int, datetime] = {}
         """When each server was last compared (and its entities told of any change)."""
+        self._reported: set[int] = set()
+        """Servers whose agent this entry saw report (seeded from the device registry)."""
+        self._frame_clock: dict[int, datetime] = {}
+        """The dashboard's clock of the last frame applied to each server, while live."""
+        self._list_ok = False
+        """Whether the last list read succeeded (frames may make entities available before)."""
 
     @override
     async def _async_setup(self) -> None:
@@ -208,10 +230,15 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         self._registry_absent = dict.fromkeys(
             async_registered_server_ids(self.hass, self.config_entry), missed
         )
+        self._reported = async_reported_server_ids(self.hass, self.config_entry)
 
-    def is_online(self, server: Server) -> bool:
-        """Whether the agent reported within the threshold, by the dashboard's clock."""
-        return server.id in self.data.online
+    def is_online(self, server: Server) -> bool | None:
+        """Whether the agent reported within the threshold, by the dashboard's clock.
+
+        ``None`` (unknown) for a server never-seen after a dashboard restart when nothing from
+        before it is held (Home Assistant started meanwhile), until ``online_threshold`` passed.
+        """
+        return self.data.is_online(server.id)
 
     @override
     async def _async_update_data(self) -> ServersData:
@@ -235,26 +262,31 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         for kind in (ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry))
 
-        servers = snapshot.servers
-        online = online_ids(servers, dashboard_time, self.online_threshold)
-        previous_online = previous.online if previous else frozenset()
+        outcome = apply_list(
+            previous,
+            snapshot.servers,
+            dashboard_time,
+            reported=self._reported,
+            frame_clock=self._frame_clock,
+            threshold=self.online_threshold,
+        )
+        servers = outcome.servers
         absent, gone = track_presence(previous_absent, previous_servers.keys(), servers.keys())
         # What the entities must look at: servers whose data or online state changed, and those
         # that left the poll or the registry.
-        changed = {
-            server_id
-            for server_id, server in servers.items()
-            if previous_servers.get(server_id) != server
-            or (server_id in online) != (server_id in previous_online)
-        }
-        changed.update(previous_servers.keys() - servers.keys(), gone)
+        changed = outcome.changed | (previous_servers.keys() - servers.keys()) | gone
         self._told.update(dict.fromkeys(changed, dt_util.utcnow()))
         async_remove_server_devices(self.hass, self.config_entry, gone)
         async_remember_group(self.hass, self.config_entry, self.group)
         async_sync_server_devices(self.hass, self.config_entry, servers, previous_servers, changed)
         self._set_changed(changed)
         return ServersData(
-            servers=servers, absent=absent, dashboard_time=dashboard_time, online=online
+            servers=servers,
+            absent=absent,
+            dashboard_time=dashboard_time,
+            online=outcome.online,
+            offline=outcome.offline,
+            waiting=outcome.waiting,
         )
 
     async def _async_fetch(self) -> ServersSnapshot:
@@ -264,6 +296,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         is repeated after ``SERVER_LIST_REFRESH`` while it is.
         """
         self.update_interval = self._poll_interval
+        self._list_ok = False
         try:
             snapshot = await self.client.async_get_servers(self.group)
         except NezhaAuthError as err:
@@ -295,6 +328,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         ir.async_delete_issue(
             self.hass, DOMAIN, issue_id(ISSUE_DASHBOARD_UPGRADED, self.config_entry)
         )
+        self._list_ok = True
         if self.live:
             self.update_interval = SERVER_LIST_REFRESH
         if self.client.api_version != self.config_entry.data[CONF_API]:
@@ -313,31 +347,50 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
 
     @callback
     def async_set_live(self, live: bool) -> None:
-        """The stream is up (the list is read every few minutes) or down (polled again)."""
+        """The stream is up (the list is read every few minutes) or down (polled again).
+
+        A failed list read is retried every ``scan_interval`` whatever the stream does: after a
+        dashboard restart the stream is often back before the list answers.
+        """
         self.live = live
-        if live:
+        if not live:
+            self.update_interval = self._poll_interval
+            self._frame_clock.clear()  # only the list speaks now
+        elif self._list_ok:
             # Replace the poll already scheduled: its changes would be told outside the window.
             self.update_interval = SERVER_LIST_REFRESH
             self._schedule_refresh()
-        else:
-            self.update_interval = self._poll_interval
 
     @callback
     def async_apply_frame(self, frame: StreamFrame) -> None:
-        """Take one frame of the live stream (see ``server_data.apply_frame``)."""
+        """Take one frame of the live stream (see ``server_data.apply_frame``).
+
+        Once the entry knows its servers, frames make them available even while the list read
+        fails (it is retried meanwhile); not when the dashboard refused the credential.
+        """
         data = self.data
-        if data is None or not self.last_update_success:
-            return  # the list failed: wait for it to say which servers are ours
+        if data is None or isinstance(
+            self.last_exception, ConfigEntryAuthFailed | ConfigEntryError
+        ):
+            return
+        revived = not self.last_update_success
         self.data, tell = apply_frame(
             data,
             frame,
             self._listed,
             self._told,
+            reported=self._reported,
+            frame_clock=self._frame_clock,
             now=dt_util.utcnow(),
             window=self.poll_interval,
             threshold=self.online_threshold,
         )
-        if tell:
+        if revived:
+            self.last_update_success = True
+            self.last_exception = None
+            self._set_changed(None)  # every entity is available again
+            self.async_update_listeners()
+        elif tell:
             self._set_changed(tell)
             self.async_update_listeners()
 

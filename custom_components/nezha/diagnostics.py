@@ -70,7 +70,11 @@ async def async_get_config_entry_diagnostics(
         "servers": {
             "last_update_success": runtime.servers.last_update_success,
             "data": async_redact_data(
-                {**asdict(runtime.servers.data), "online": sorted(runtime.servers.data.online)},
+                {
+                    **asdict(runtime.servers.data),
+                    "online": sorted(runtime.servers.data.online),
+                    "offline": sorted(runtime.servers.data.offline),
+                },
                 TO_REDACT,
             ),
         },

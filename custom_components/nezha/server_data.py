@@ -1,9 +1,25 @@
-"""The servers' data an entry holds, and how a poll or a frame of the live stream changes it."""
+"""The servers' data an entry holds, and how a list read or a frame of the live stream changes it.
+
+What online means, by the dashboard's clock (README: "When your dashboard restarts or an agent
+stops"):
+
+* a server is online while its agent's last report is within ``online_threshold``;
+* a server that reported is offline, and counted so (``offline``), once its last report is older
+  than that or (2.x) its agent's connection closed;
+* a server that reported before and comes back never-seen (empty host and state) is most likely
+  in a dashboard restart, after which agents reconnect one by one: its data and online state are
+  held, with no state written, until ``online_threshold`` has passed since the first such answer
+  (``waiting``); still never-seen then, its agent is gone: offline and counted;
+* a server never seen at all (a new agent) is neither online nor counted.
+
+Nothing older than what is shown overwrites it: a list read answered before a frame that is
+already applied (a slow list, a manual update) only brings what frames lack.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -31,17 +47,6 @@ def track_presence[IdT](
     return absent, gone
 
 
-def online_ids(
-    servers: Mapping[int, Server], dashboard_time: datetime, threshold: timedelta
-) -> frozenset[int]:
-    """The servers whose agent reported within ``threshold``, by the dashboard's clock."""
-    return frozenset(
-        server_id
-        for server_id, server in servers.items()
-        if server.last_active is not None and dashboard_time - server.last_active <= threshold
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class ServersData:
     """The servers in scope after a successful poll (and the frames since)."""
@@ -54,11 +59,193 @@ class ServersData:
     """The dashboard's clock at this poll or frame (HA's clock when it sent none)."""
     online: frozenset[int] = frozenset()
     """The reported servers whose agent reported within the online threshold, by that clock."""
+    offline: frozenset[int] = frozenset()
+    """The servers counted offline: they reported, and their agent no longer does."""
+    waiting: dict[int, datetime] = field(default_factory=dict)
+    """Servers that reported before and came back never-seen: since when, by the dashboard's
+    clock. Their data and online state are held until ``online_threshold`` has passed."""
 
     @property
     def tracked_ids(self) -> set[int]:
         """Every server that still has a device (a new set: call it once per poll, not per item)."""
         return self.servers.keys() | self.absent.keys()
+
+    def is_online(self, server_id: int) -> bool | None:
+        """On, off, or unknown: never-seen after a restart with nothing held from before it."""
+        if server_id in self.online:
+            return True
+        if server_id in self.waiting and server_id not in self.offline:
+            return None
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What one answer says of one server's agent."""
+
+    online: bool
+    counted: bool
+    """Counted offline."""
+    waiting_since: datetime | None = None
+    """Set when the server reported before and is never-seen now (see ``ServersData.waiting``)."""
+
+    @property
+    def shown(self) -> tuple[bool | None, bool]:
+        """What the entities show of it: the online state (``None``: unknown) and the count."""
+        if self.online or self.counted or self.waiting_since is None:
+            return self.online, self.counted
+        return None, False
+
+
+_REPORTING = _Verdict(online=True, counted=False)
+_LATE = _Verdict(online=False, counted=True)
+_NEW_AGENT = _Verdict(online=False, counted=False)
+
+
+def _news(previous: ServersData, server_id: int, verdict: _Verdict) -> bool:
+    """Whether the entities must hear of the verdict: what they show changes, or the server is
+    back from a restart window (its data is current again even if its state never changed)."""
+    if server_id in previous.waiting:
+        shown = (previous.is_online(server_id), server_id in previous.offline)
+        return verdict.waiting_since is None or verdict.shown != shown
+    # Most servers of most frames: a plain comparison (nothing was unknown before).
+    return (
+        verdict.online != (server_id in previous.online)
+        or verdict.counted != (server_id in previous.offline)
+        or verdict.shown[0] is None
+    )
+
+
+@dataclass(slots=True)
+class _States:
+    """The servers' states an answer is building."""
+
+    online: set[int]
+    offline: set[int]
+    waiting: dict[int, datetime]
+
+    def add(self, server_id: int, verdict: _Verdict) -> None:
+        """Take one server's verdict."""
+        if verdict.online:
+            self.online.add(server_id)
+        if verdict.counted:
+            self.offline.add(server_id)
+        if verdict.waiting_since is not None:
+            self.waiting[server_id] = verdict.waiting_since
+
+
+def _judge(
+    server_id: int,
+    last_active: datetime | None,
+    disconnected: bool,
+    *,
+    now: datetime,
+    previous: ServersData | None,
+    reported: set[int],
+    threshold: timedelta,
+) -> _Verdict:
+    """One server in an answer at dashboard time ``now``; ``reported`` learns who has reported."""
+    if last_active is not None:
+        reported.add(server_id)
+        return _REPORTING if now - last_active <= threshold else _LATE
+    if disconnected:
+        reported.add(server_id)
+        return _LATE
+    if server_id not in reported:
+        return _NEW_AGENT  # no outage to count
+    # It reported before: the dashboard restarted, or the agent is gone; only time tells.
+    since = previous.waiting.get(server_id, now) if previous is not None else now
+    if now - since >= threshold:
+        return _Verdict(online=False, counted=True, waiting_since=since)
+    if previous is None:
+        return _Verdict(online=False, counted=False, waiting_since=since)
+    return _Verdict(
+        server_id in previous.online, server_id in previous.offline, waiting_since=since
+    )
+
+
+def _take(answered: Server, held: Server | None, verdict: _Verdict) -> Server:
+    """The data to keep of a server: never-seen data (empty) never replaces a report."""
+    if held is None:
+        return answered
+    if verdict.waiting_since is not None:
+        return held
+    if answered.disconnected and answered.last_active is None:
+        # 2.x zeroed the time; the time of the last report is the one held.
+        return replace(answered, last_active=held.last_active)
+    return answered
+
+
+@dataclass(frozen=True, slots=True)
+class ListOutcome:
+    """A list read applied: the new data (``absent`` left to the caller) and what changed."""
+
+    servers: dict[int, Server]
+    online: frozenset[int]
+    offline: frozenset[int]
+    waiting: dict[int, datetime]
+    changed: set[int]
+
+
+def apply_list(
+    previous: ServersData | None,
+    listed: Mapping[int, Server],
+    dashboard_time: datetime,
+    *,
+    reported: set[int],
+    frame_clock: Mapping[int, datetime],
+    threshold: timedelta,
+) -> ListOutcome:
+    """A list read on top of ``previous``.
+
+    A server whose last applied frame (``frame_clock``, the dashboard's clock) is newer than the
+    list's answer keeps its data and state: the list only brings its IPs and note, which frames
+    lack. The servers whose data or state changed are ``changed``.
+    """
+    servers: dict[int, Server] = {}
+    states = _States(set(), set(), {})
+    changed: set[int] = set()
+    for server_id, answered in listed.items():
+        held = previous.servers.get(server_id) if previous is not None else None
+        clock = frame_clock.get(server_id)
+        if (
+            held is not None
+            and previous is not None
+            and clock is not None
+            and dashboard_time < clock
+        ):
+            server = replace(
+                held, ipv4=answered.ipv4, ipv6=answered.ipv6, public_note=answered.public_note
+            )
+            states.add(
+                server_id,
+                _Verdict(
+                    server_id in previous.online,
+                    server_id in previous.offline,
+                    previous.waiting.get(server_id),
+                ),
+            )
+            if server != held:
+                changed.add(server_id)
+            servers[server_id] = server
+            continue
+        verdict = _judge(
+            server_id,
+            answered.last_active,
+            answered.disconnected,
+            now=dashboard_time,
+            previous=previous,
+            reported=reported,
+            threshold=threshold,
+        )
+        server = _take(answered, held, verdict)
+        servers[server_id] = server
+        states.add(server_id, verdict)
+        if held != server or previous is None or _news(previous, server_id, verdict):
+            changed.add(server_id)
+    return ListOutcome(
+        servers, frozenset(states.online), frozenset(states.offline), states.waiting, changed
+    )
 
 
 def apply_frame(
@@ -67,6 +254,8 @@ def apply_frame(
     listed: Mapping[int, Server],
     compared: dict[int, datetime],
     *,
+    reported: set[int],
+    frame_clock: dict[int, datetime],
     now: datetime,
     window: timedelta,
     threshold: timedelta,
@@ -75,46 +264,68 @@ def apply_frame(
 
     Only servers of the last list (``listed``) are taken: a member's stream also carries other
     users' public servers. What frames lack comes from what is held: the IPs, and the note after
-    a connection's first frame.
+    a connection's first frame. ``frame_clock`` learns the frame's clock for each of them.
 
-    A server whose online state the frame changes is told at once. Any other server is compared
-    (parsed, and told if it changed) at most once per ``window`` (``compared`` says when it last
-    was, and is updated): so a metric entity writes at most once per ``scan_interval``, and a
-    change inside the window reaches it with the first frame after the window, with the latest
-    value. Most servers of most frames are only checked for their last report: a frame of 1,000
-    servers comes every 2 s.
+    A server whose shown state (online, counted offline) the frame changes is told at once, and
+    so is one reporting again after a restart window. Any other server is compared (parsed, and
+    told if it changed) at most once per ``window`` (``compared`` says when it last was, and is
+    updated): so a metric entity writes at most once per ``scan_interval``, and a change inside
+    the window reaches it with the first frame after the window, with the latest value. Most
+    servers of most frames are only checked for their last report: a frame of 1,000 servers
+    comes every 2 s.
     """
     dashboard_time = frame.dashboard_time or now
     in_frame = frame.server_ids & listed.keys()
-    online = set(data.online - in_frame)
+    states = _States(
+        set(data.online - in_frame),
+        set(data.offline - in_frame),
+        {key: since for key, since in data.waiting.items() if key not in in_frame},
+    )
     updated: dict[int, Server] = {}
     tell: set[int] = set()
     for server_id in in_frame:
         last_active = frame.last_active(server_id)
-        is_online = last_active is not None and dashboard_time - last_active <= threshold
-        if is_online:
-            online.add(server_id)
-        online_changed = is_online != (server_id in data.online)
+        # A zero time is rare (a stopped 2.x agent, a restart): only then is the state read.
+        streamed = frame.server(server_id) if last_active is None else None
+        verdict = _judge(
+            server_id,
+            last_active,
+            streamed is not None and streamed.disconnected,
+            now=dashboard_time,
+            previous=data,
+            reported=reported,
+            threshold=threshold,
+        )
+        states.add(server_id, verdict)
+        state_changed = _news(data, server_id, verdict)
         last = compared.get(server_id)
-        if not online_changed and last is not None and now - last < window:
+        if not state_changed and last is not None and now - last < window:
             continue
         compared[server_id] = now
         held = data.servers.get(server_id) or listed[server_id]
-        streamed = frame.server(server_id)
-        server = replace(
-            streamed,
-            tag=held.tag,
-            ipv4=held.ipv4,
-            ipv6=held.ipv6,
-            public_note=streamed.public_note or held.public_note,
+        if streamed is None:
+            streamed = frame.server(server_id)
+        server = _take(
+            replace(
+                streamed,
+                tag=held.tag,
+                ipv4=held.ipv4,
+                ipv6=held.ipv6,
+                public_note=streamed.public_note or held.public_note,
+            ),
+            held,
+            verdict,
         )
-        if online_changed or server != data.servers.get(server_id):
+        if state_changed or server != data.servers.get(server_id):
             updated[server_id] = server
             tell.add(server_id)
+    frame_clock.update(dict.fromkeys(in_frame, dashboard_time))
     merged = ServersData(
         servers={**data.servers, **updated} if updated else data.servers,
         absent=data.absent,
         dashboard_time=dashboard_time,
-        online=frozenset(online),
+        online=frozenset(states.online),
+        offline=frozenset(states.offline),
+        waiting=states.waiting,
     )
     return merged, tell

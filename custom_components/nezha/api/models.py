@@ -69,7 +69,11 @@ class Server:
     name: str
     tag: str = ""
     last_active: datetime | None = None
-    """When the agent last reported; ``None`` if it never has since the dashboard started."""
+    """When the agent last reported; ``None`` when the dashboard's answer does not say."""
+    disconnected: bool = False
+    """The agent's connection closed: 2.x zeroes ``last_active`` then and keeps ``host`` and
+    ``status``, its last report (1.x and 0.x keep the time instead). Never-seen since the dashboard
+    started is the other zero time: empty ``host`` and ``status`` (``never_seen``)."""
     ipv4: str | None = None
     ipv6: str | None = None
     display_index: int = 0
@@ -77,6 +81,12 @@ class Server:
     status: Status = field(default_factory=Status)
     public_note: str | None = None
     """1.x/2.x free text shown to everyone; often the billing JSON (``billing.py``). v0: None."""
+
+    @property
+    def never_seen(self) -> bool:
+        """No report since the dashboard started: a new agent, or every agent for a few seconds
+        after the dashboard restarts, until each reconnects."""
+        return self.last_active is None and not self.disconnected
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from .parsing import (
     unsigned,
 )
 from .transport import MAX_CONCURRENT_REQUESTS, read_body
+from .v1_parse import has_report
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -181,17 +182,29 @@ def _parse_server(item: Mapping[str, Any]) -> Server | None:
     if server_id is None:
         _LOGGER.debug("Skipping a server entry without a numeric id")
         return None
-    host = _parse_host(mapping(item, "host"))
+    seconds = integer(item, "last_active")
+    last_active = unix_seconds(seconds)
+    host_data, status_data = mapping(item, "host"), mapping(item, "status")
+    # Never seen since the dashboard started: every host and status value is zero or empty,
+    # which are no measurements (the same as 1.x/2.x's empty objects).
+    reported = has_report(status_data)
+    host = _parse_host(host_data) if last_active or has_report(host_data) else Host()
+    # 0.x keeps the time of a stopped agent's last report; a zero time with a report kept means
+    # what it means on 2.x (models.Server.disconnected).
+    disconnected = seconds is not None and seconds <= 0 and reported
     return Server(
         id=server_id,
         name=text(item, "name") or f"#{server_id}",
         tag=text(item, "tag") or "",
-        last_active=unix_seconds(integer(item, "last_active")),
+        last_active=last_active,
+        disconnected=disconnected,
         ipv4=text(item, "ipv4"),
         ipv6=text(item, "ipv6"),
         display_index=integer(item, "display_index") or 0,
         host=host,
-        status=_parse_status(mapping(item, "status"), has_gpu=bool(host.gpu_models)),
+        status=_parse_status(status_data, has_gpu=bool(host.gpu_models))
+        if last_active or reported
+        else Status(),
     )
 
 

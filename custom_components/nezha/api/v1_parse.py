@@ -53,6 +53,10 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
         _LOGGER.debug("Skipping a server entry without a numeric id")
         return None
     last_active = rfc3339(item.get("last_active"))
+    state = mapping(item, "state")
+    # 2.x zeroes the time of an agent whose connection closed, and keeps its last state; a
+    # server never seen since the dashboard started has an empty one.
+    disconnected = _is_zero_time(item.get("last_active")) and has_report(state)
     geoip = mapping(item, "geoip")
     addresses = mapping(geoip, "ip")
     # ``GET /server`` nests the country code under ``geoip``; stream frames have it at the top.
@@ -61,14 +65,38 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
         id=server_id,
         name=text(item, "name") or f"#{server_id}",
         last_active=last_active,
+        disconnected=disconnected,
         ipv4=text(addresses, "ipv4_addr"),
         ipv6=text(addresses, "ipv6_addr"),
         display_index=integer(item, "display_index") or 0,
         host=_parse_host(mapping(item, "host"), country_code=country_code),
         # A server that never reported has an empty state: unknown, not zeros.
-        status=_parse_status(mapping(item, "state")) if last_active else Status(),
+        status=_parse_status(state) if last_active or disconnected else Status(),
         public_note=text(item, "public_note"),
     )
+
+
+def _is_zero_time(value: Any) -> bool:
+    """Go's zero ``time.Time`` as JSON: "never", as opposed to a time left out or garbled."""
+    return isinstance(value, str) and value.startswith("0001-01-01")
+
+
+def has_report(state: Mapping[str, Any]) -> bool:
+    """Whether an agent's state object holds a report: any figure that is not zero or empty.
+
+    Every generation says "nothing reported" the same way: 1.x/2.x leave every zero out (``{}``),
+    0.x sends every field as zero or ``null``; a list of zeros (one per GPU) is no report either.
+    A real report always has some figure (uptime, memory).
+    """
+    return any(map(_is_figure, state.values()))
+
+
+def _is_figure(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(map(_is_figure, value))
+    if isinstance(value, Mapping):
+        return any(map(_is_figure, value.values()))
+    return bool(value)
 
 
 def _parse_host(data: Mapping[str, Any], *, country_code: str | None) -> Host:
