@@ -57,6 +57,7 @@ from .devices import (
     async_sync_server_devices,
 )
 from .dispatch import ServerDispatchCoordinator
+from .flow_common import auth_failed
 from .server_data import ServersData, apply_frame, online_ids, track_presence
 
 if TYPE_CHECKING:
@@ -253,9 +254,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         try:
             snapshot = await self.client.async_get_servers(self.group)
         except NezhaAuthError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed"
-            ) from err
+            raise auth_failed(self.config_entry.data) from err
         except NezhaPermissionError as err:
             # The access token can't list servers: only a token with that scope helps (reauth).
             raise ConfigEntryAuthFailed(
