@@ -2,7 +2,7 @@
 
 The URL alone says which generation a dashboard is (``api.async_detect``): 0.x asks for its API
 token (step ``api_token``), 1.x for a login (step ``login``), 2.x lets the user choose between a
-personal access token (``access_token``) and a login (menu ``auth_method``). Reauth asks for the
+personal access token (``token``) and a login (menu ``auth_method``). Reauth asks for the
 same kind of credential again (``reauth_<kind>``); reconfigure starts from the URL and goes
 through the same steps, as ``reconfigure_<step>`` when the current credential may be kept (only
 those say that an empty field keeps it).
@@ -78,7 +78,7 @@ URL_SCHEMA = vol.Schema(
     }
 )
 
-AUTH_TOKEN = "access_token"
+AUTH_TOKEN = "token"
 AUTH_LOGIN = "login"
 _VERSION_CHANGED = {"base": "version_changed"}
 
@@ -305,7 +305,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for a 0.x API token."""
         return await self._async_token_step(user_input)
 
-    async def async_step_access_token(
+    async def async_step_token(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for a 2.x personal access token."""
@@ -317,7 +317,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for a 0.x API token, or keep the current one."""
         return await self._async_token_step(user_input)
 
-    async def async_step_reconfigure_access_token(
+    async def async_step_reconfigure_token(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for a 2.x personal access token, or keep the current one."""
