@@ -359,7 +359,7 @@ def setup_holds_a_client(mock_setup_entry: AsyncMock) -> None:
     """
 
     async def setup(hass: HomeAssistant, entry: Any) -> bool:
-        entry.runtime_data = MagicMock(client=client_for_entry(hass, entry))
+        entry.runtime_data = MagicMock(client=client_for_entry(hass, entry), live=None)
         return True
 
     mock_setup_entry.side_effect = setup

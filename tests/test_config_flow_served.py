@@ -115,7 +115,10 @@ async def test_simulator_detection_errors_then_recover(
 @pytest.mark.parametrize(
     ("break_dashboard", "error"),
     [
-        (lambda sim: setattr(sim, "token", "SomeoneElsesTokenSomeoneElsesTok"), "api_token_refused"),
+        (
+            lambda sim: setattr(sim, "token", "SomeoneElsesTokenSomeoneElsesTok"),
+            "api_token_refused",
+        ),
         (NezhaSimulator.revoke_token, "api_token_refused"),
         (NezhaSimulator.html_next, "not_nezha"),
         (NezhaSimulator.broken_json_next, "not_nezha"),

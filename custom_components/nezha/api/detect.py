@@ -79,6 +79,8 @@ async def async_detect(session: aiohttp.ClientSession, url: str) -> Detection:
         other = URL(url).with_scheme("https" if url.startswith("http:") else "http")
         try:
             await _async_detect(session, str(other), _PROBE_TIMEOUT)
+        except NezhaCertificateError:
+            pass  # it speaks https: its certificate is the next thing to see to
         except NezhaError:
             raise err from None
         raise NezhaSchemeError(other.scheme, str(other)) from None

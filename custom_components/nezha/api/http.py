@@ -67,7 +67,7 @@ async def fetch(
     return reply
 
 
-_QUOTED = re.compile(r"\s*'[^']*'")
+_QUOTED = re.compile(r"'[^']*'")
 """A quoted name in a TLS reason (``…is not valid for 'host'.``): the host stays out of messages."""
 
 
@@ -80,5 +80,5 @@ def connection_error(err: aiohttp.ClientError) -> NezhaConnectionError:
     if isinstance(err, aiohttp.ClientConnectorCertificateError):
         cause = err.certificate_error
         reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None)
-        return NezhaCertificateError(_QUOTED.sub("", str(reason or cause)).rstrip(". "))
+        return NezhaCertificateError(_QUOTED.sub("this address", str(reason or cause)).rstrip(". "))
     return NezhaConnectionError(f"{type(err).__name__}: {err}")
