@@ -25,17 +25,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.nezha.const import CONF_API, CONF_LIVE_UPDATES, DOMAIN
 from nezha_simulator import NezhaSimulator
 
-from .conftest import poll, setup_entry
+from .conftest import TOKEN, poll, setup_entry
 
 
 def _entry(sim: NezhaSimulator, generation: str, *, login: bool = True) -> MockConfigEntry:
-    """An entry for ``sim`` shown as ``generation``: the admin's login, or (2.x) an access token.
+    """An entry for ``sim`` shown as ``generation``: 0.x's token, the admin's login, or (2.x) an
+    access token.
 
     Live updates are off: these tests poll.
     """
     sim.generation = generation  # type: ignore[assignment]
     data: dict[str, Any] = {CONF_URL: sim.url, CONF_VERIFY_SSL: True, CONF_API: generation}
-    if login:
+    if generation == "v0":
+        data[CONF_API_TOKEN] = TOKEN
+    elif login:
         data |= {CONF_USERNAME: "admin", CONF_PASSWORD: sim.admin.password}
     else:
         data[CONF_API_TOKEN] = sim.create_pat(("nezha:inventory:read", "nezha:service:read"))
@@ -95,25 +98,38 @@ async def test_options_never_send_a_password_refused_while_running(
     assert fleet.login_count == logins
 
 
-@pytest.mark.parametrize("login", [True, False], ids=["password", "access-token"])
+@pytest.mark.parametrize(
+    ("generation", "login", "named", "reason"),
+    [
+        ("v0", False, "API token", "api_token_refused"),
+        ("v2", False, "personal access token", "access_token_refused"),
+        ("v2", True, "password of this entry's user", "password_refused"),
+    ],
+    ids=["api-token", "access-token", "password"],
+)
 async def test_options_never_send_a_credential_refused_at_setup(
-    hass: HomeAssistant, fleet: NezhaSimulator, login: bool
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    generation: str,
+    login: bool,
+    named: str,
+    reason: str,
 ) -> None:
     """Refused when the entry was set up (not loaded, reauth pending): the entry's message and
     the options name the credential, and the options send nothing."""
-    entry = _entry(fleet, "v2", login=login)
+    entry = _entry(fleet, generation, login=login)
     if login:
         fleet.admin.password = "changed-on-the-dashboard"
-    else:
+    elif generation == "v2":
         fleet.revoke_pat(entry.data[CONF_API_TOKEN])
+    else:
+        fleet.revoke_token()
     await setup_entry(hass, entry)
     assert entry.state is ConfigEntryState.SETUP_ERROR
-    # The message names this entry's credential (a login is no "API token").
-    named = "password of this entry's user" if login else "personal access token"
-    assert named in (entry.reason or "")
+    assert named in (entry.reason or "")  # a login is no "API token"
     requests = len(fleet.requests)
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == ("password_refused" if login else "access_token_refused")
+    assert result["reason"] == reason
     assert len(fleet.requests) == requests
