@@ -646,3 +646,24 @@ def test_flow_errors_have_no_markdown() -> None:
         ):
             for key, text in strings[section][kind].items():
                 assert not markdown.search(text), f"{path.name}: {section}.{kind}.{key}"
+
+
+@pytest.mark.parametrize(
+    ("readme", "translation"),
+    [("README.md", "strings.json"), ("README.zh-Hans.md", "translations/zh-Hans.json")],
+)
+def test_readme_explains_every_flow_error(readme: str, translation: str) -> None:
+    """The README's "What each error means" tables hold every form error and options abort, word
+    for word, each once."""
+    root = Path(__file__).parents[1]
+    text = (root / readme).read_text("utf-8")
+    strings = json.loads((root / "custom_components/nezha" / translation).read_text("utf-8"))
+    messages = [
+        *strings["config"]["error"].values(),
+        strings["config"]["abort"]["already_configured"],
+        *strings["options"]["error"].values(),
+        *strings["options"]["abort"].values(),
+    ]
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    for message in messages:
+        assert sum(message in row for row in rows) == 1, message

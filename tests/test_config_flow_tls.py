@@ -292,8 +292,6 @@ async def test_nothing_answering_on_either_scheme_cannot_connect(
 async def test_https_page_that_is_no_dashboard(hass: HomeAssistant, tls: TlsDashboard) -> None:
     """An https address that answers with a web page is no scheme mix-up: it is not Nezha."""
     tls.sim.html_next(2)
-    result = await submit(
-        hass, await start_user(hass), {CONF_URL: tls.url, CONF_VERIFY_SSL: False}
-    )
+    result = await submit(hass, await start_user(hass), {CONF_URL: tls.url, CONF_VERIFY_SSL: False})
     assert_form(result, "user", {"base": "not_nezha"})
     assert [r.method for r in tls.sim.requests] == ["GET", "GET"]  # no http probe reached it

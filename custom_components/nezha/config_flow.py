@@ -305,9 +305,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for a 0.x API token."""
         return await self._async_token_step(user_input)
 
-    async def async_step_token(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
+    async def async_step_token(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for a 2.x personal access token."""
         return await self._async_token_step(user_input)
 
