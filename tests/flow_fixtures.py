@@ -113,33 +113,22 @@ CHECK_ERRORS = [
     (RuntimeError("boom"), "unknown"),
     # The base class stands for a type the table lacks (a client error added later).
     (NezhaError("something new"), "unknown"),
+    # A refusal names the credential refused (``{kind}``) or why the dashboard refused it.
+    (NezhaAuthError("refused"), "{kind}_refused"),
+    (NezhaAuthError("refused", "expired"), "access_token_expired"),
+    (NezhaAuthError("no reason", "no_access_tokens"), "access_tokens_unsupported"),
+    (NezhaAuthError("issued JWT refused", "session"), "login_session_refused"),
 ]
-"""What reading the servers with a credential can meet, and the form error of each (a refused
-credential's error names it: see ``REFUSALS``)."""
-
-REFUSALS = [
-    pytest.param(NezhaAuthError("refused"), "{kind}_refused", id="refused"),
-    pytest.param(
-        NezhaAuthError("refused", "expired"), "access_token_expired", id="access-token-expired"
-    ),
-    pytest.param(
-        NezhaAuthError("no reason", "no_access_tokens"),
-        "access_tokens_unsupported",
-        id="no-access-tokens",
-    ),
-    pytest.param(
-        NezhaAuthError("issued JWT refused", "session"), "login_session_refused", id="session"
-    ),
-]
-"""How the dashboard refuses a credential, and the form error (``{kind}``: the credential's)."""
+"""What reading the servers with a credential can meet, and the form error of each (``{kind}``:
+the credential's kind, ``api_token``, ``access_token`` or ``password``)."""
 
 EVERY_CLIENT_ERROR = {
     type(error)
     for error, _ in (*DETECT_ERRORS, *CHECK_ERRORS)
     if isinstance(error, NezhaError) and type(error) is not NezhaError
-} | {NezhaUnsupportedVersionError, NezhaAuthError, NezhaSchemeError}
+} | {NezhaUnsupportedVersionError, NezhaSchemeError}
 """The client errors these tests raise (``NezhaUnsupportedVersionError``: ``version_changed``;
-``NezhaAuthError``: ``REFUSALS``; ``NezhaSchemeError``: against the simulator)."""
+``NezhaSchemeError``: against the simulator)."""
 
 
 @dataclass

@@ -50,7 +50,6 @@ from .flow_fixtures import (
     NEW_PAT,
     NEW_TOKEN,
     PAT_DATA,
-    REFUSALS,
     URL,
     URL_INPUT,
     USERNAME,
@@ -438,14 +437,15 @@ async def test_credential_errors_then_recover(
     error: str,
 ) -> None:
     """Each failure shows the same credential form again with what was typed (secret included,
-    in the form only), a missing scope named, the cause logged; a working credential then
-    creates the entry."""
+    in the form only), a refusal naming the credential or its cause, a missing scope named, the
+    cause logged; a working credential then creates the entry."""
     caplog.set_level(logging.DEBUG, logger="custom_components.nezha")
     dashboard.answers_as(api)
     result = await credential_step(hass, step)
     dashboard.servers.side_effect = side_effect
     result = await submit(hass, result, refused)
 
+    error = error.format(kind=KINDS[step])
     assert_form(result, step, {"base": error})
     expected_scope = "nezha:server:read" if error == "missing_scope" else ""
     assert result["description_placeholders"]["missing_scope"] == expected_scope
@@ -547,39 +547,6 @@ async def test_version_changed_and_required_are_logged(
     assert "version_changed" in caplog.text
 
 
-@pytest.mark.parametrize(("side_effect", "error"), REFUSALS)
-@pytest.mark.parametrize(("api", "step", "refused", "working"), CREDENTIAL_ROUTES)
-async def test_refusals_name_the_credential_and_the_cause(
-    hass: HomeAssistant,
-    dashboard: MockDashboard,
-    caplog: pytest.LogCaptureFixture,
-    api: str,
-    step: str,
-    refused: dict[str, str],
-    working: dict[str, str],
-    side_effect: NezhaAuthError,
-    error: str,
-) -> None:
-    """A refusal by the dashboard names what it refused (API token, personal access token,
-    password) or why (expired, no access tokens before 2.1.0, a session refused at once); the
-    form keeps what was typed; a working credential then creates the entry."""
-    caplog.set_level(logging.DEBUG, logger="custom_components.nezha")
-    dashboard.answers_as(api)
-    result = await credential_step(hass, step)
-    dashboard.servers.side_effect = side_effect
-    result = await submit(hass, result, refused)
-    expected = error.format(kind=KINDS[step])
-    assert_form(result, step, {"base": expected})
-    for field, value in refused.items():
-        assert get_schema_suggested_value(fields(result), field) == value
-    assert_logged(caplog, side_effect, expected)
-    assert_no_secret(result, *refused.values())
-
-    dashboard.servers.side_effect = None
-    result = await submit(hass, result, working)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-
-
 @pytest.mark.parametrize(
     ("api", "step", "typed", "error"),
     [
@@ -667,3 +634,17 @@ def test_readme_explains_every_flow_error(readme: str, translation: str) -> None
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     for message in messages:
         assert sum(message in row for row in rows) == 1, message
+
+
+def test_keep_help_only_where_a_credential_can_be_kept() -> None:
+    """ "Leave it empty to keep the current one" is said by the reconfigure steps that keep a
+    credential, never by a new entry's steps; 0.x's options say nothing of live updates."""
+    root = Path(__file__).parents[1] / "custom_components/nezha"
+    strings = json.loads((root / "strings.json").read_text("utf-8"))
+    steps = strings["config"]["step"]
+    for step in ("api_token", "token", "login"):
+        assert "empty" not in json.dumps(steps[step]), step
+        assert "empty" in json.dumps(steps[f"reconfigure_{step}"]), step
+    polling = json.dumps(strings["options"]["step"]["polling"]).lower()
+    assert "live" not in polling
+    assert "live" in json.dumps(strings["options"]["step"]["init"]).lower()
