@@ -271,7 +271,9 @@ class HomeAssistant:
             login = {"username": credentials.username, "password": credentials.password}
             answer = self.request("POST", step, login)
         else:
-            expect_step(answer, "form", "token", credentials.generation)
+            # 0.x's API token and 2.x's access token have a step each (and one field).
+            token_step = "token" if credentials.generation == "v2" else "api_token"
+            expect_step(answer, "form", token_step, credentials.generation)
             answer = self.request("POST", step, {"api_token": credentials.secret})
         if answer.get("type") != "create_entry":
             raise SetupError(f"the Nezha config flow did not create an entry: {answer}")

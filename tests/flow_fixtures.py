@@ -33,11 +33,13 @@ from custom_components.nezha.api import (
     Detection,
     NezhaAuthError,
     NezhaBlockedError,
+    NezhaCertificateError,
     NezhaConnectionError,
     NezhaError,
     NezhaPermissionError,
     NezhaRealIpHeaderError,
     NezhaResponseError,
+    NezhaSchemeError,
     NezhaUnsupportedVersionError,
     NezhaV0Client,
     NezhaV1Client,
@@ -53,6 +55,7 @@ from custom_components.nezha.const import (
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
+from custom_components.nezha.coordinator import client_for_entry
 
 URL = "https://nezha.example.com"
 OLD_TOKEN = "OldTokenOldTokenOldTokenOldToken"
@@ -102,7 +105,7 @@ DETECT_ERRORS = [
 
 CHECK_ERRORS = [
     (NezhaConnectionError("HTTP 502"), "cannot_connect"),
-    (NezhaAuthError("the dashboard refused the credential"), "invalid_auth"),
+    (NezhaCertificateError("self-signed certificate"), "certificate_not_trusted"),
     (NezhaPermissionError("lacks nezha:server:read", "nezha:server:read"), "missing_scope"),
     (NezhaResponseError("not JSON"), "not_nezha"),
     (NezhaBlockedError(), "blocked"),
@@ -110,15 +113,22 @@ CHECK_ERRORS = [
     (RuntimeError("boom"), "unknown"),
     # The base class stands for a type the table lacks (a client error added later).
     (NezhaError("something new"), "unknown"),
+    # A refusal names the credential refused (``{kind}``) or why the dashboard refused it.
+    (NezhaAuthError("refused"), "{kind}_refused"),
+    (NezhaAuthError("refused", "expired"), "access_token_expired"),
+    (NezhaAuthError("no reason", "no_access_tokens"), "access_tokens_unsupported"),
+    (NezhaAuthError("issued JWT refused", "session"), "login_session_refused"),
 ]
-"""What reading the servers with a credential can meet, and the form error of each."""
+"""What reading the servers with a credential can meet, and the form error of each (``{kind}``:
+the credential's kind, ``api_token``, ``access_token`` or ``password``)."""
 
 EVERY_CLIENT_ERROR = {
     type(error)
     for error, _ in (*DETECT_ERRORS, *CHECK_ERRORS)
     if isinstance(error, NezhaError) and type(error) is not NezhaError
-} | {NezhaUnsupportedVersionError}
-"""The client errors these tests raise (``NezhaUnsupportedVersionError``: ``version_changed``)."""
+} | {NezhaUnsupportedVersionError, NezhaSchemeError}
+"""The client errors these tests raise (``NezhaUnsupportedVersionError``: ``version_changed``;
+``NezhaSchemeError``: against the simulator)."""
 
 
 @dataclass
@@ -300,12 +310,17 @@ URL_INPUT = {CONF_URL: URL, CONF_VERIFY_SSL: True}
 REFUSED_LOGIN = {CONF_USERNAME: USERNAME, CONF_PASSWORD: BAD_PASSWORD}
 WORKING_LOGIN = {CONF_USERNAME: USERNAME, CONF_PASSWORD: NEW_PASSWORD}
 CREDENTIAL_ROUTES = [
-    pytest.param("v0", "token", {CONF_API_TOKEN: BAD_TOKEN}, {CONF_API_TOKEN: NEW_TOKEN}, id="v0"),
+    pytest.param(
+        "v0", "api_token", {CONF_API_TOKEN: BAD_TOKEN}, {CONF_API_TOKEN: NEW_TOKEN}, id="v0"
+    ),
     pytest.param("v2", "token", {CONF_API_TOKEN: BAD_PAT}, {CONF_API_TOKEN: NEW_PAT}, id="v2-pat"),
     pytest.param("v1", "login", REFUSED_LOGIN, WORKING_LOGIN, id="v1-login"),
     pytest.param("v2", "login", REFUSED_LOGIN, WORKING_LOGIN, id="v2-login"),
 ]
 """Each generation's credential step: (api, step, refused input, working input)."""
+
+KINDS = {"api_token": "api_token", "token": "access_token", "login": "password"}
+"""The credential each step asks for."""
 
 
 def add_entry(
@@ -319,9 +334,24 @@ def add_entry(
 
 
 async def load_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set ``entry`` up (with ``mock_setup_entry``)."""
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
+
+
+@pytest.fixture
+def setup_holds_a_client(mock_setup_entry: AsyncMock) -> None:
+    """Entries set up by ``mock_setup_entry`` hold a client, as a real set-up does.
+
+    The options flow of a loaded entry uses that client (it signs in no second time).
+    """
+
+    async def setup(hass: HomeAssistant, entry: Any) -> bool:
+        entry.runtime_data = MagicMock(client=client_for_entry(hass, entry), live=None)
+        return True
+
+    mock_setup_entry.side_effect = setup
 
 
 def assert_form(result: ConfigFlowResult, step: str, errors: dict[str, str]) -> None:

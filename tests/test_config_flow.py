@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
+import re
 from typing import Any
 from unittest.mock import ANY, AsyncMock
 
@@ -23,15 +26,17 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.nezha.api import (
     Login,
+    NezhaAuthError,
     NezhaError,
     NezhaPermissionError,
+    NezhaSchemeError,
     NezhaUnsupportedVersionError,
 )
 from custom_components.nezha.config_flow import normalize_url, url_title
 from custom_components.nezha.const import (
     CONF_API,
 )
-from custom_components.nezha.flow_common import ERROR_REASONS, PAT_SCOPES
+from custom_components.nezha.flow_common import ERROR_REASONS, NO_ERROR_PLACEHOLDERS
 
 from .conftest import TOKEN
 from .flow_fixtures import (
@@ -39,6 +44,7 @@ from .flow_fixtures import (
     CREDENTIAL_ROUTES,
     DETECT_ERRORS,
     EVERY_CLIENT_ERROR,
+    KINDS,
     LOGIN_DATA,
     NEW_PASSWORD,
     NEW_PAT,
@@ -59,18 +65,31 @@ from .flow_fixtures import (
     fields,
     is_required,
     missing_placeholders,
+    setup_holds_a_client,  # noqa: F401  (a fixture, used by name)
     start_user,
     submit,
 )
 from .log_check import UNEXPECTED_FLOW_ERROR
 
-pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+pytestmark = pytest.mark.usefixtures("mock_setup_entry", "setup_holds_a_client")
+
+
+def _descendants(cls: type[NezhaError]) -> set[type[NezhaError]]:
+    """The errors of ``api/errors.py`` (the stream's are never raised to a flow)."""
+    return {
+        sub
+        for child in cls.__subclasses__()
+        for sub in (child, *_descendants(child))
+        if sub.__module__ == NezhaError.__module__
+    }
 
 
 def test_every_client_error_has_a_reason_and_a_test() -> None:
-    """A new error type in the client needs a form error (or abort reason) and a test here."""
-    assert set(ERROR_REASONS) == set(NezhaError.__subclasses__())
-    assert set(NezhaError.__subclasses__()) == EVERY_CLIENT_ERROR
+    """A new error type in the client needs a form error (or abort reason) and a test here; a
+    refused credential and a wrong scheme have reasons of their own (``error_reason``)."""
+    every = _descendants(NezhaError)
+    assert set(ERROR_REASONS) == every - {NezhaAuthError, NezhaSchemeError}
+    assert every == EVERY_CLIENT_ERROR
 
 
 # URL normalisation
@@ -154,7 +173,10 @@ async def test_user_form(hass: HomeAssistant) -> None:
     """The first step asks only for the URL and the certificate check (on by default)."""
     result = await start_user(hass)
     assert field_names(result) == [CONF_URL, CONF_VERIFY_SSL]
-    assert result["description_placeholders"] == {"example_url": "https://nezha.example.com:8008"}
+    assert result["description_placeholders"] == {
+        "example_url": "https://nezha.example.com:8008",
+        **NO_ERROR_PLACEHOLDERS,
+    }
     assert missing_placeholders(result) == set()
     verify = next(key for key in fields(result) if key == CONF_VERIFY_SSL)
     assert verify.default() is True
@@ -162,12 +184,13 @@ async def test_user_form(hass: HomeAssistant) -> None:
 
 @pytest.mark.parametrize(
     ("api", "kind", "step"),
-    [("v0", FlowResultType.FORM, "token"), ("v1", FlowResultType.FORM, "login")],
+    [("v0", FlowResultType.FORM, "api_token"), ("v1", FlowResultType.FORM, "login")],
 )
 async def test_detection_routes_to_the_credential_step(
     hass: HomeAssistant, dashboard: MockDashboard, api: str, kind: FlowResultType, step: str
 ) -> None:
-    """0.x asks for its API token, 1.x for a login; the URL is detected in its normal form."""
+    """0.x asks for its API token, 1.x for a login (saying it is 1.x); the URL is detected in its
+    normal form."""
     dashboard.answers_as(api)
     result = await start_user(hass)
     result = await submit(
@@ -176,10 +199,11 @@ async def test_detection_routes_to_the_credential_step(
     assert result["type"] is kind
     assert_form(result, step, {})
     dashboard.detect.assert_awaited_once_with(ANY, URL)
+    generation = {"generation": "1.x"} if api == "v1" else {}
     assert result["description_placeholders"] == {
         "url": URL,
-        "scopes": PAT_SCOPES,
-        "missing_scope": "",
+        **NO_ERROR_PLACEHOLDERS,
+        **generation,
     }
     dashboard.created.assert_not_called()
 
@@ -199,7 +223,13 @@ async def test_detection_of_2x_offers_a_menu(hass: HomeAssistant, dashboard: Moc
     assert_form(token, "token", {})
     assert field_names(token) == [CONF_API_TOKEN]
     assert is_required(token, CONF_API_TOKEN)
-    assert "nezha:inventory:read" in token["description_placeholders"]["scopes"]
+    login = await choose(
+        hass,
+        await submit(hass, await start_user(hass), {**URL_INPUT, CONF_URL: URL + "/b"}),
+        "login",
+    )
+    assert_form(login, "login", {})
+    assert login["description_placeholders"]["generation"] == "2.x"
 
 
 async def test_v0_token_creates_entry(
@@ -207,7 +237,7 @@ async def test_v0_token_creates_entry(
 ) -> None:
     """A 0.x dashboard with a good token becomes an entry with the normalised URL."""
     result = await credential_step(
-        hass, "token", url=" https://Example.com:8443/nezha/ ", verify_ssl=False
+        hass, "api_token", url=" https://Example.com:8443/nezha/ ", verify_ssl=False
     )
     result = await submit(hass, result, {CONF_API_TOKEN: f"  {TOKEN}\n"})
     await hass.async_block_till_done()
@@ -319,7 +349,7 @@ async def test_url_forms_stored_normalised(
     hass: HomeAssistant, dashboard: MockDashboard, url: str, stored: str, title: str
 ) -> None:
     """Trailing slash, sub-path, port, upper case and whitespace: the normalised URL is stored."""
-    result = await credential_step(hass, "token", url=url)
+    result = await credential_step(hass, "api_token", url=url)
     result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_URL] == stored
@@ -386,7 +416,7 @@ async def test_other_path_is_another_dashboard(
         ("https://nezha.example.com/second", "nezha.example.com/second"),
         ("https://nezha.example.com:8443", "nezha.example.com:8443"),
     ):
-        result = await credential_step(hass, "token", url=url)
+        result = await credential_step(hass, "api_token", url=url)
         result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["title"] == title
@@ -409,21 +439,23 @@ async def test_credential_errors_then_recover(
     side_effect: Exception,
     error: str,
 ) -> None:
-    """Each failure shows the same credential form again: the user name kept, no secret offered
-    back, a missing scope named, the cause logged; a working credential then creates the entry."""
+    """Each failure shows the same credential form again with what was typed (secret included,
+    in the form only), a refusal naming the credential or its cause, a missing scope named, the
+    cause logged; a working credential then creates the entry."""
     caplog.set_level(logging.DEBUG, logger="custom_components.nezha")
     dashboard.answers_as(api)
     result = await credential_step(hass, step)
     dashboard.servers.side_effect = side_effect
     result = await submit(hass, result, refused)
 
+    error = error.format(kind=KINDS[step])
     assert_form(result, step, {"base": error})
     expected_scope = "nezha:server:read" if error == "missing_scope" else ""
     assert result["description_placeholders"]["missing_scope"] == expected_scope
     schema = fields(result)
     assert get_schema_suggested_value(schema, CONF_USERNAME) == refused.get(CONF_USERNAME)
-    assert get_schema_suggested_value(schema, CONF_PASSWORD) is None
-    assert get_schema_suggested_value(schema, CONF_API_TOKEN) is None
+    assert get_schema_suggested_value(schema, CONF_PASSWORD) == refused.get(CONF_PASSWORD)
+    assert get_schema_suggested_value(schema, CONF_API_TOKEN) == refused.get(CONF_API_TOKEN)
     assert_logged(caplog, side_effect, error)
     assert_no_secret(result, *refused.values())
 
@@ -449,7 +481,7 @@ async def test_missing_scope_the_dashboard_does_not_name(
 @pytest.mark.parametrize(
     ("api", "step", "empty", "working"),
     [
-        ("v0", "token", {CONF_API_TOKEN: " \n"}, {CONF_API_TOKEN: NEW_TOKEN}),
+        ("v0", "api_token", {CONF_API_TOKEN: " \n"}, {CONF_API_TOKEN: NEW_TOKEN}),
         ("v2", "token", {CONF_API_TOKEN: ""}, {CONF_API_TOKEN: NEW_PAT}),
         (
             "v1",
@@ -478,7 +510,7 @@ async def test_empty_credential_is_required(
     dashboard.answers_as(api)
     result = await credential_step(hass, step)
     result = await submit(hass, result, empty)
-    field = CONF_API_TOKEN if step == "token" else CONF_PASSWORD
+    field = CONF_PASSWORD if step == "login" else CONF_API_TOKEN
     assert_form(result, step, {field: "required"})
     dashboard.created.assert_not_called()
 
@@ -491,7 +523,7 @@ async def test_version_changed_while_filling_in(
 ) -> None:
     """Detected as 0.x, upgraded to 2.x before the token was sent: the flow goes back to the
     address with the error, and submitting it again leads to the 2.x steps and an entry."""
-    result = await credential_step(hass, "token")
+    result = await credential_step(hass, "api_token")
     dashboard.servers.side_effect = NezhaUnsupportedVersionError("answers like 1.x or 2.x")
     result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
     assert_form(result, "user", {"base": "version_changed"})
@@ -510,9 +542,112 @@ async def test_version_changed_and_required_are_logged(
 ) -> None:
     """ "Turn on debug logging and try again" helps for these form errors too."""
     caplog.set_level(logging.DEBUG, logger="custom_components.nezha")
-    result = await credential_step(hass, "token")
+    result = await credential_step(hass, "api_token")
     await submit(hass, result, {CONF_API_TOKEN: ""})
     assert "required" in caplog.text
     dashboard.servers.side_effect = NezhaUnsupportedVersionError("answers like 1.x or 2.x")
     await submit(hass, result, {CONF_API_TOKEN: TOKEN})
     assert "version_changed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("api", "step", "typed", "error"),
+    [
+        ("v0", "api_token", "0123456789abcdef", "api_token_format"),
+        ("v0", "api_token", NEW_PAT, "api_token_format"),
+        ("v0", "api_token", "0123456789abcdef0123456789abcdé", "api_token_format"),
+        ("v2", "token", NEW_TOKEN, "access_token_format"),
+        ("v2", "token", "nzp_short", "access_token_format"),
+        ("v2", "token", NEW_PAT + "0", "access_token_format"),
+        ("v2", "token", "nzp_NewPatNewPatNewPatNewPatNewPat-0", "access_token_format"),
+    ],
+)
+async def test_token_of_the_wrong_shape_is_refused_before_sending(
+    hass: HomeAssistant,
+    dashboard: MockDashboard,
+    caplog: pytest.LogCaptureFixture,
+    api: str,
+    step: str,
+    typed: str,
+    error: str,
+) -> None:
+    """A token no dashboard of this generation issues (too short or long, other characters,
+    the other generation's) is refused under the field without a request; the form offers it
+    back so the typo can be found; the log says why but not the token."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.nezha")
+    dashboard.answers_as(api)
+    result = await credential_step(hass, step)
+    result = await submit(hass, result, {CONF_API_TOKEN: typed})
+    assert_form(result, step, {CONF_API_TOKEN: error})
+    assert get_schema_suggested_value(fields(result), CONF_API_TOKEN) == typed
+    dashboard.created.assert_not_called()
+    assert f"({error})" in caplog.text
+    assert typed not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("api", "step", "token"), [("v0", "api_token", NEW_TOKEN), ("v2", "token", NEW_PAT)]
+)
+@pytest.mark.parametrize("prefix", ["Bearer ", "bearer  ", " BEARER\t"])
+async def test_bearer_in_front_is_stripped(
+    hass: HomeAssistant, dashboard: MockDashboard, api: str, step: str, token: str, prefix: str
+) -> None:
+    """A token pasted with the header's ``Bearer`` in front works, as one with spaces does."""
+    dashboard.answers_as(api)
+    result = await credential_step(hass, step)
+    result = await submit(hass, result, {CONF_API_TOKEN: f"{prefix}{token} "})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API_TOKEN] == token
+    dashboard.created.assert_called_once_with(api, ANY, URL, token)
+
+
+def test_flow_errors_have_no_markdown() -> None:
+    """Form errors and abort banners don't render Markdown: none may hold it, in any language,
+    nor a placeholder they use (placeholders are plain values)."""
+    markdown = re.compile(r"`|\*\*|\[[^\]]*\]\([^)]*\)")
+    root = Path(__file__).parents[1] / "custom_components/nezha"
+    for path in (root / "strings.json", *sorted((root / "translations").glob("*.json"))):
+        strings = json.loads(path.read_text("utf-8"))
+        for section, kind in (
+            ("config", "error"),
+            ("options", "error"),
+            ("config", "abort"),
+            ("options", "abort"),
+        ):
+            for key, text in strings[section][kind].items():
+                assert not markdown.search(text), f"{path.name}: {section}.{kind}.{key}"
+
+
+@pytest.mark.parametrize(
+    ("readme", "translation"),
+    [("README.md", "strings.json"), ("README.zh-Hans.md", "translations/zh-Hans.json")],
+)
+def test_readme_explains_every_flow_error(readme: str, translation: str) -> None:
+    """The README's "What each error means" tables hold every form error and options abort, word
+    for word, each once."""
+    root = Path(__file__).parents[1]
+    text = (root / readme).read_text("utf-8")
+    strings = json.loads((root / "custom_components/nezha" / translation).read_text("utf-8"))
+    messages = [
+        *strings["config"]["error"].values(),
+        strings["config"]["abort"]["already_configured"],
+        *strings["options"]["error"].values(),
+        *strings["options"]["abort"].values(),
+    ]
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    for message in messages:
+        assert sum(message in row for row in rows) == 1, message
+
+
+def test_keep_help_only_where_a_credential_can_be_kept() -> None:
+    """ "Leave it empty to keep the current one" is said by the reconfigure steps that keep a
+    credential, never by a new entry's steps; 0.x's options say nothing of live updates."""
+    root = Path(__file__).parents[1] / "custom_components/nezha"
+    strings = json.loads((root / "strings.json").read_text("utf-8"))
+    steps = strings["config"]["step"]
+    for step in ("api_token", "token", "login"):
+        assert "empty" not in json.dumps(steps[step]), step
+        assert "empty" in json.dumps(steps[f"reconfigure_{step}"]), step
+    polling = json.dumps(strings["options"]["step"]["polling"]).lower()
+    assert "live" not in polling
+    assert "live" in json.dumps(strings["options"]["step"]["init"]).lower()

@@ -33,7 +33,7 @@ from custom_components.nezha.const import (
     CONF_TAG,
     DOMAIN,
 )
-from custom_components.nezha.flow_common import PAT_SCOPES
+from custom_components.nezha.flow_common import NO_ERROR_PLACEHOLDERS
 
 from .flow_fixtures import (
     BAD_PASSWORD,
@@ -60,18 +60,21 @@ from .flow_fixtures import (
     fields,
     is_required,
     load_entry,
+    setup_holds_a_client,  # noqa: F401  (a fixture, used by name)
     submit,
 )
 from .log_check import UNEXPECTED_FLOW_ERROR
 
-pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+pytestmark = pytest.mark.usefixtures("mock_setup_entry", "setup_holds_a_client")
 
 
 # Reauth
 
 
 @pytest.mark.parametrize(
-    ("data", "new_token"), [(V0_DATA, NEW_TOKEN), (PAT_DATA, NEW_PAT)], ids=["v0", "pat"]
+    ("data", "new_token", "step"),
+    [(V0_DATA, NEW_TOKEN, "reauth_api_token"), (PAT_DATA, NEW_PAT, "reauth_access_token")],
+    ids=["v0", "pat"],
 )
 async def test_reauth_token_entry(
     hass: HomeAssistant,
@@ -79,17 +82,18 @@ async def test_reauth_token_entry(
     dashboard: MockDashboard,
     data: dict[str, Any],
     new_token: str,
+    step: str,
 ) -> None:
-    """A 0.x token or 2.x access token entry asks for a new token only; it is checked against
-    the entry's dashboard (no detection), stored, and the entry reloaded."""
+    """A 0.x token or 2.x access token entry asks for a new token only, in a step that names
+    it; it is checked against the entry's dashboard (no detection), stored, and the entry
+    reloaded."""
     entry = add_entry(hass, data, {CONF_TAG: "web"})
     result = await entry.start_reauth_flow(hass)
-    assert_form(result, "reauth_confirm", {})
+    assert_form(result, step, {})
     assert result["description_placeholders"] == {
         "name": "nezha.example.com",
         "url": URL,
-        "scopes": PAT_SCOPES,
-        "missing_scope": "",
+        **NO_ERROR_PLACEHOLDERS,
         "username": "",
     }
     assert field_names(result) == [CONF_API_TOKEN]
@@ -114,7 +118,7 @@ async def test_reauth_login_entry(
     """A login entry shows its user name and asks only for the password, kept as typed."""
     entry = add_entry(hass, LOGIN_DATA)
     result = await entry.start_reauth_flow(hass)
-    assert_form(result, "reauth_confirm", {})
+    assert_form(result, "reauth_login", {})
     assert result["description_placeholders"]["username"] == USERNAME
     assert field_names(result) == [CONF_PASSWORD]
 
@@ -139,20 +143,48 @@ async def test_reauth_login_on_an_upgraded_dashboard_stores_v2(
     assert entry.data == {**LOGIN_DATA, CONF_PASSWORD: NEW_PASSWORD, CONF_API: "v2"}
 
 
+REAUTH_ROUTES = [
+    pytest.param(
+        V0_DATA, CONF_API_TOKEN, BAD_TOKEN, NEW_TOKEN, "reauth_api_token", "api_token", id="v0"
+    ),
+    pytest.param(
+        PAT_DATA, CONF_API_TOKEN, BAD_PAT, NEW_PAT, "reauth_access_token", "access_token", id="pat"
+    ),
+    pytest.param(
+        LOGIN_DATA,
+        CONF_PASSWORD,
+        BAD_PASSWORD,
+        NEW_PASSWORD,
+        "reauth_login",
+        "password",
+        id="login",
+    ),
+]
+"""Each kind of entry's reauth: (data, field, refused, working, step, credential)."""
+
+
+@pytest.mark.parametrize(
+    ("data", "typed", "error"),
+    [(V0_DATA, NEW_PAT, "api_token_format"), (PAT_DATA, NEW_TOKEN, "access_token_format")],
+    ids=["v0", "pat"],
+)
+async def test_reauth_token_of_the_wrong_shape(
+    hass: HomeAssistant, dashboard: MockDashboard, data: dict[str, Any], typed: str, error: str
+) -> None:
+    """The other generation's token is refused under the field, nothing sent."""
+    entry = add_entry(hass, data)
+    result = await entry.start_reauth_flow(hass)
+    result = await submit(hass, result, {CONF_API_TOKEN: f"Bearer {typed}"})
+    assert result["errors"] == {CONF_API_TOKEN: error}
+    dashboard.created.assert_not_called()
+
+
 @UNEXPECTED_FLOW_ERROR
 @pytest.mark.parametrize(
     ("side_effect", "error"),
     [*CHECK_ERRORS, (NezhaUnsupportedVersionError("answers like 2.x"), "version_changed")],
 )
-@pytest.mark.parametrize(
-    ("data", "field", "refused", "working"),
-    [
-        (V0_DATA, CONF_API_TOKEN, BAD_TOKEN, NEW_TOKEN),
-        (PAT_DATA, CONF_API_TOKEN, BAD_PAT, NEW_PAT),
-        (LOGIN_DATA, CONF_PASSWORD, BAD_PASSWORD, NEW_PASSWORD),
-    ],
-    ids=["v0", "pat", "login"],
-)
+@pytest.mark.parametrize(("data", "field", "refused", "working", "step", "kind"), REAUTH_ROUTES)
 async def test_reauth_errors_then_recover(
     hass: HomeAssistant,
     dashboard: MockDashboard,
@@ -161,17 +193,21 @@ async def test_reauth_errors_then_recover(
     field: str,
     refused: str,
     working: str,
+    step: str,
+    kind: str,
     side_effect: Exception,
     error: str,
 ) -> None:
-    """Each failure shows the form again, the entry untouched; a working credential finishes."""
+    """Each failure shows the form again with what was typed (a refusal names the credential or
+    its cause), the entry untouched; a working credential finishes."""
     caplog.set_level(logging.DEBUG, logger="custom_components.nezha")
     entry = add_entry(hass, data)
     result = await entry.start_reauth_flow(hass)
     dashboard.servers.side_effect = side_effect
     result = await submit(hass, result, {field: refused})
-    assert_form(result, "reauth_confirm", {"base": error})
-    assert get_schema_suggested_value(fields(result), field) is None
+    error = error.format(kind=kind)
+    assert_form(result, step, {"base": error})
+    assert get_schema_suggested_value(fields(result), field) == refused
     assert_logged(caplog, side_effect, error)
     assert entry.data == data
 
@@ -183,19 +219,22 @@ async def test_reauth_errors_then_recover(
 
 
 @pytest.mark.parametrize(
-    ("data", "field"),
-    [(PAT_DATA, CONF_API_TOKEN), (LOGIN_DATA, CONF_PASSWORD)],
+    ("data", "field", "step"),
+    [
+        (PAT_DATA, CONF_API_TOKEN, "reauth_access_token"),
+        (LOGIN_DATA, CONF_PASSWORD, "reauth_login"),
+    ],
     ids=["pat", "login"],
 )
 async def test_reauth_empty_secret_is_required(
-    hass: HomeAssistant, dashboard: MockDashboard, data: dict[str, Any], field: str
+    hass: HomeAssistant, dashboard: MockDashboard, data: dict[str, Any], field: str, step: str
 ) -> None:
     """As in the other steps, an empty credential is refused on its field with no request."""
     entry = add_entry(hass, data)
     result = await entry.start_reauth_flow(hass)
     result = await submit(hass, result, {field: " " if field == CONF_API_TOKEN else ""})
     dashboard.created.assert_not_called()
-    assert_form(result, "reauth_confirm", {field: "required"})
+    assert_form(result, step, {field: "required"})
 
 
 # Reconfigure
@@ -215,7 +254,11 @@ async def test_reconfigure_form(hass: HomeAssistant, entry: MockConfigEntry) -> 
     """The form shows the entry's URL and certificate check, never its credential."""
     result = await entry.start_reconfigure_flow(hass)
     assert_form(result, "reconfigure", {})
-    assert result["description_placeholders"] == {"name": "nezha.example.com", "example_url": ANY}
+    assert result["description_placeholders"] == {
+        "name": "nezha.example.com",
+        "example_url": ANY,
+        **NO_ERROR_PLACEHOLDERS,
+    }
     assert field_names(result) == [CONF_URL, CONF_VERIFY_SSL]
     assert get_schema_suggested_value(fields(result), CONF_URL) == URL
     assert get_schema_suggested_value(fields(result), CONF_VERIFY_SSL) is True
@@ -234,7 +277,7 @@ async def test_reconfigure_v0(
     result = await submit(
         hass, result, {CONF_URL: "http://Monitor.example.org:8008/nezha/", CONF_VERIFY_SSL: False}
     )
-    assert_form(result, "token", {})
+    assert_form(result, "reconfigure_api_token", {})
     assert not is_required(result, CONF_API_TOKEN)  # empty keeps the current token
     assert get_schema_suggested_value(fields(result), CONF_API_TOKEN) is None  # never shown
     result = await submit(hass, result, {CONF_API_TOKEN: NEW_TOKEN})
@@ -273,6 +316,8 @@ async def test_reconfigure_keeps_token_when_left_empty(
     )
     if api == "v2":
         result = await choose(hass, result, "token")
+    # The step that says an empty field keeps the token.
+    assert_form(result, "reconfigure_api_token" if api == "v0" else "reconfigure_token", {})
     result = await submit(hass, result, token_input)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -293,7 +338,7 @@ async def test_reconfigure_keeps_password_when_left_empty(
     entry = add_entry(hass, LOGIN_DATA)
     dashboard.answers_as(api)
     result = await _reconfigure_to(hass, entry, "login")
-    assert_form(result, "login", {})
+    assert_form(result, "reconfigure_login", {})
     assert get_schema_suggested_value(fields(result), CONF_USERNAME) == USERNAME
     assert not is_required(result, CONF_PASSWORD)
     result = await submit(hass, result, {CONF_USERNAME: USERNAME, **password_input})
@@ -311,8 +356,9 @@ async def test_reconfigure_login_errors_keep_the_user_name(
     result = await submit(hass, await entry.start_reconfigure_flow(hass), URL_INPUT)
     dashboard.servers.side_effect = NezhaAuthError("refused")
     result = await submit(hass, result, {CONF_USERNAME: "other", CONF_PASSWORD: BAD_PASSWORD})
-    assert_form(result, "login", {"base": "invalid_auth"})
+    assert_form(result, "reconfigure_login", {"base": "password_refused"})
     assert get_schema_suggested_value(fields(result), CONF_USERNAME) == "other"
+    assert get_schema_suggested_value(fields(result), CONF_PASSWORD) == BAD_PASSWORD
     dashboard.servers.side_effect = None
     result = await submit(hass, result, {CONF_USERNAME: "other", CONF_PASSWORD: NEW_PASSWORD})
     assert result["reason"] == "reconfigure_successful"
@@ -331,8 +377,10 @@ async def test_reconfigure_login_errors_keep_the_user_name(
         ),
         pytest.param(LOGIN_DATA, "v2", "token", {CONF_API_TOKEN: NEW_PAT}, id="login-to-pat"),
         pytest.param(V0_DATA, "v2", "token", {CONF_API_TOKEN: NEW_PAT}, id="v0-token-to-pat"),
-        pytest.param(PAT_DATA, "v0", "token", {CONF_API_TOKEN: NEW_TOKEN}, id="pat-to-v0-token"),
-        pytest.param(LOGIN_DATA, "v0", "token", {CONF_API_TOKEN: NEW_TOKEN}, id="login-to-v0"),
+        pytest.param(
+            PAT_DATA, "v0", "api_token", {CONF_API_TOKEN: NEW_TOKEN}, id="pat-to-v0-token"
+        ),
+        pytest.param(LOGIN_DATA, "v0", "api_token", {CONF_API_TOKEN: NEW_TOKEN}, id="login-to-v0"),
     ],
 )
 async def test_reconfigure_switching_kinds_needs_a_new_credential(

@@ -46,12 +46,13 @@ from .flow_fixtures import (
     assert_no_secret,
     choose,
     select_options,
+    setup_holds_a_client,  # noqa: F401  (a fixture, used by name)
     start_user,
     submit,
 )
 from .log_check import UNEXPECTED_FLOW_ERROR
 
-pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+pytestmark = pytest.mark.usefixtures("mock_setup_entry", "setup_holds_a_client")
 
 
 # Against the simulated 0.x dashboard over HTTP
@@ -63,7 +64,7 @@ async def test_simulator_v0_creates_entry(hass: HomeAssistant, simulator: NezhaS
     result = await submit(
         hass, await start_user(hass), {CONF_URL: f"{simulator.url}/", CONF_VERIFY_SSL: True}
     )
-    assert_form(result, "token", {})
+    assert_form(result, "api_token", {})
     result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == simulator.url.removeprefix("http://")
@@ -115,8 +116,11 @@ async def test_simulator_detection_errors_then_recover(
 @pytest.mark.parametrize(
     ("break_dashboard", "error"),
     [
-        (lambda sim: setattr(sim, "token", "SomeoneElsesTokenSomeoneElsesTok"), "invalid_auth"),
-        (NezhaSimulator.revoke_token, "invalid_auth"),
+        (
+            lambda sim: setattr(sim, "token", "SomeoneElsesTokenSomeoneElsesTok"),
+            "api_token_refused",
+        ),
+        (NezhaSimulator.revoke_token, "api_token_refused"),
         (NezhaSimulator.html_next, "not_nezha"),
         (NezhaSimulator.broken_json_next, "not_nezha"),
         (NezhaSimulator.fail_next, "cannot_connect"),
@@ -134,7 +138,7 @@ async def test_simulator_token_errors_then_recover(
     break_dashboard(simulator)
     result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
     # A dashboard that changed version sends the flow back to the address.
-    assert_form(result, "user" if error == "version_changed" else "token", {"base": error})
+    assert_form(result, "user" if error == "version_changed" else "api_token", {"base": error})
 
     simulator.token, simulator.generation = TOKEN, "v0"
     simulator.clear_faults()
@@ -219,7 +223,19 @@ async def test_fake_1x_login_creates_entry(
 @pytest.mark.parametrize(
     ("route", "answer", "error", "placeholder"),
     [
-        ("server", (401, {"error": "ApiErrorUnauthorized: invalid api token"}), "invalid_auth", ""),
+        (
+            "server",
+            (401, {"error": "ApiErrorUnauthorized: invalid api token"}),
+            "access_token_refused",
+            "",
+        ),
+        (
+            "server",
+            (401, {"error": "ApiErrorUnauthorized: api token expired"}),
+            "access_token_expired",
+            "",
+        ),
+        ("server", (200, {"error": "ApiErrorUnauthorized"}), "access_tokens_unsupported", ""),
         (
             "server",
             (403, {"error": "ApiErrorForbidden: api token lacks scope nezha:inventory:read"}),
@@ -267,7 +283,7 @@ async def test_fake_refused_login_is_sent_once(hass: HomeAssistant, fake: FakeDa
     fake.answers["login"] = (200, {"error": "ApiErrorUnauthorized"})
     result = await submit(hass, await start_user(hass), {CONF_URL: fake.url})
     result = await submit(hass, result, {CONF_USERNAME: "admin", CONF_PASSWORD: "wrong"})
-    assert_form(result, "login", {"base": "invalid_auth"})
+    assert_form(result, "login", {"base": "password_refused"})
     assert [r[:2] for r in fake.requests if r[0] == "POST"] == [("POST", "/api/v1/login")]
     assert not any(path == "/api/v1/server" for _, path, _ in fake.requests)
 
@@ -352,7 +368,7 @@ async def test_v0_token_never_logged(
     ):
         results.append(await hass.config_entries.flow.async_configure(flow_id, bad))
     assert [r["errors"] for r in results] == [
-        {"base": "invalid_auth"},
+        {"base": "api_token_refused"},
         {"base": "not_nezha"},
         {"base": "not_nezha"},
         {"base": "cannot_connect"},
@@ -386,7 +402,7 @@ async def test_v0_token_never_logged(
     results.append(await submit(hass, result, bad))
     assert [r.get("errors") for r in results[-2:]] == [
         {"base": "cannot_connect"},
-        {"base": "invalid_auth"},
+        {"base": "api_token_refused"},
     ]
     await hass.config_entries.async_unload(entry.entry_id)
     await simulator.stop()
@@ -421,13 +437,13 @@ async def test_1x_2x_secrets_never_logged(
     fake.answers["login"] = (200, {"error": f"ApiErrorUnauthorized: {PASSWORD}"})
     results.append(await submit(hass, result, {CONF_USERNAME: "admin", CONF_PASSWORD: PASSWORD}))
     assert [r["errors"] for r in results] == [
-        {"base": "invalid_auth"},
+        {"base": "access_token_refused"},
         {"base": "missing_scope"},
-        {"base": "invalid_auth"},
+        {"base": "password_refused"},
     ]
     entry = add_entry(hass, {**LOGIN_DATA, CONF_URL: fake.url, CONF_PASSWORD: PASSWORD})
     results.append(await hass.config_entries.options.async_init(entry.entry_id))
-    assert results[-1]["reason"] == "invalid_auth"
+    assert results[-1]["reason"] == "password_refused"
 
     _assert_nothing_leaked(caplog, results, PASSWORD, JWT, PAT, *SECRETS)
 

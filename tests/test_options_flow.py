@@ -38,7 +38,6 @@ from custom_components.nezha.const import (
     CONF_SCAN_INTERVAL,
     CONF_TAG,
 )
-from custom_components.nezha.flow_common import PAT_SCOPES
 
 from .conftest import TOKEN
 from .flow_fixtures import (
@@ -59,11 +58,12 @@ from .flow_fixtures import (
     missing_placeholders,
     select_options,
     selector,
+    setup_holds_a_client,  # noqa: F401  (a fixture, used by name)
     submit,
 )
 from .log_check import UNEXPECTED_FLOW_ERROR
 
-pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+pytestmark = pytest.mark.usefixtures("mock_setup_entry", "setup_holds_a_client")
 
 
 # Options: 0.x tags
@@ -76,7 +76,7 @@ async def test_options_form_lists_tags(
     hass.config_entries.async_update_entry(entry, options={})
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "polling"  # 0.x: no live updates to speak of
     assert result["errors"] == {}
     assert result["description_placeholders"] == {"name": "nezha.example.com"}
     assert missing_placeholders(result, "options") == set()
@@ -213,7 +213,7 @@ async def test_options_out_of_range_then_recovers(
     user_input = {**OPTIONS_INPUT, key: value, CONF_TAG: "db"}
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "polling"
     assert result["errors"] == {key: error}
     assert missing_placeholders(result, "options") == set()
     assert get_schema_suggested_value(fields(result), key) == value
@@ -449,11 +449,12 @@ async def test_options_0x_have_no_live_updates(
 @pytest.mark.parametrize(
     ("data", "side_effect", "reason"),
     [
-        (V0_DATA, NezhaAuthError("refused"), "invalid_auth"),
+        (V0_DATA, NezhaAuthError("refused"), "api_token_refused"),
         (V0_DATA, NezhaUnsupportedVersionError("1.x"), "unsupported_version"),
-        (PAT_DATA, NezhaAuthError("expired"), "invalid_auth"),
+        (PAT_DATA, NezhaAuthError("expired", "expired"), "access_token_refused"),
+        (PAT_DATA, NezhaAuthError("unknown"), "access_token_refused"),
         (PAT_DATA, NezhaPermissionError("lacks", "nezha:inventory:read"), "missing_scope"),
-        (LOGIN_DATA, NezhaAuthError("wrong password"), "invalid_auth"),
+        (LOGIN_DATA, NezhaAuthError("wrong password"), "password_refused"),
     ],
 )
 async def test_options_abort_when_the_user_must_act(
@@ -463,15 +464,14 @@ async def test_options_abort_when_the_user_must_act(
     side_effect: Exception,
     reason: str,
 ) -> None:
-    """A refused credential, a missing scope or an upgraded 0.x dashboard aborts with its
-    reason (the scopes named), options untouched."""
+    """A refused credential (named as what it is), a missing scope or an upgraded 0.x
+    dashboard aborts with its reason, options untouched."""
     entry = add_entry(hass, data, {CONF_SCAN_INTERVAL: 15})
     dashboard.servers.side_effect = side_effect
     dashboard.groups.side_effect = side_effect
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == reason
-    assert result["description_placeholders"] == {"scopes": PAT_SCOPES}
     assert missing_placeholders(result, "options") == set()
     assert entry.options == {CONF_SCAN_INTERVAL: 15}
 
@@ -486,7 +486,7 @@ async def test_error_type_missing_from_the_table_is_unknown(
     """An error the table lacks is ``unknown`` in the config flow (logged with its traceback),
     an outage in the options: never a KeyError."""
     dashboard.servers.side_effect = NezhaError("something new")
-    result = await credential_step(hass, "token", url="https://other.example.com")
+    result = await credential_step(hass, "api_token", url="https://other.example.com")
     result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
     assert result["errors"] == {"base": "unknown"}
     result = await hass.config_entries.options.async_init(entry.entry_id)

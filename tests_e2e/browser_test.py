@@ -10,6 +10,11 @@ translated error, a valid one saves and is shown when the dialog is opened again
 run: the entry is deleted, the simulator is switched to 0.x (the same fleet) and the integration
 is added again through the UI with the 0.x API token, down to the dashboard card.
 
+On the way, wrong inputs show the messages the README's "What each error means" table explains
+(read from translations/en.json): an https:// address of the (http) demo says which address to
+use, a personal access token the dashboard does not know is named as such, and a 2.x token typed
+into the 0.x form is refused before it is sent.
+
 Each step is a check; the last line says ``N passed, N failed``. Screenshots go to the artifacts
 folder (always for the main pages, and of the page at a failure); ``--docs-images DIR`` also writes
 the README's screenshots there (``scripts/e2e --screenshots`` passes docs/images).
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from functools import partial
+import json
 from pathlib import Path
 import re
 import sys
@@ -53,8 +59,18 @@ SCAN_INTERVAL_ERROR = "Enter a whole number of seconds from 10 to 3600."
 SAVED_INTERVAL = "45"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 DEVICE_PAGE_VIEWPORT: ViewportSize = {"width": 1280, "height": 1300}
-PAT_OPTION = "Personal access token (2.1 and newer)"
-"""The auth_method menu's ``token`` option (translations/en.json)."""
+EN = json.loads(
+    (Path(__file__).parents[1] / "custom_components/nezha/translations/en.json").read_text("utf-8")
+)
+"""The English texts the frontend shows."""
+PAT_OPTION = EN["config"]["step"]["auth_method"]["menu_options"]["token"]
+FIELD = {
+    "v0": EN["config"]["step"]["api_token"]["data"]["api_token"],
+    "v2": EN["config"]["step"]["token"]["data"]["api_token"],
+}
+"""The token field's label: "API token" (0.x), "Personal access token" (2.x)."""
+UNKNOWN_PAT = "nzp_" + "Unknown0" * 4
+"""Shaped like a 2.x token, unknown to the demo."""
 DOCS_IMAGES = {"devices": "devices.png", "device": "device.png", "card": "dashboard-card.png"}
 """The README's screenshots, by what they show."""
 DEVICES_SHOT_HEIGHT = 560
@@ -101,7 +117,8 @@ class BrowserTest:
         """Settings → Devices & services → Add integration → Nezha Monitoring, as a user does.
 
         The URL first; for 2.x the sign-in menu (personal access token), then the token form:
-        the 2.x PAT or the 0.x API token go into the same ``api_token`` field.
+        "Personal access token" (2.x) or "API token" (0.x). Wrong inputs on the way (see
+        ``refused``) show their messages first.
         """
         page = self.page
         page.goto(f"{self.url}/config/integrations/dashboard")
@@ -113,19 +130,32 @@ class BrowserTest:
         expect(url_box).to_be_visible()
         # The form's description renders late: wait for it before the screenshot.
         expect(page.get_by_text("0.x, 1.x or 2.x", exact=False).first).to_be_visible()
-        url_box.fill(self.args.sim_url)
+        sim_url = self.args.sim_url.rstrip("/")
+        if generation == "v2":
+            # The demo speaks http: an https:// address gets the address to use.
+            url_box.fill(sim_url.replace("http://", "https://", 1))
+            page.get_by_role("button", name="Submit").click()
+            speaks_http = EN["config"]["error"]["speaks_http"].format(suggested_url=sim_url)
+            expect(page.get_by_text(speaks_http)).to_be_visible()
+            self.shot(f"{generation}-1-config-flow-url-speaks-http")
+        url_box.fill(sim_url)
         self.shot(f"{generation}-1-config-flow-url")
         page.get_by_role("button", name="Submit").click()
+        # A password box: Chromium still gives it the textbox role (get_by_label finds nothing).
+        token_box = page.get_by_role("textbox", name=FIELD[generation])
         if generation == "v2":
-            expect(page.get_by_text("is a Nezha 2.x dashboard", exact=False)).to_be_visible()
+            expect(page.get_by_text("Nezha 2.x found at", exact=False)).to_be_visible()
             self.shot(f"{generation}-2-config-flow-auth-method")
             page.get_by_text(PAT_OPTION, exact=True).click()
             secret = self.args.pat
             expect(page.get_by_text("nezha:inventory:read", exact=False).first).to_be_visible()
+            # A token the dashboard does not know: named as a personal access token.
+            self.refused(token_box, UNKNOWN_PAT, "access_token_refused", f"{generation}-3-refused")
         else:
             secret = self.args.token
-        # A password box: Chromium still gives it the textbox role (get_by_label finds nothing).
-        token_box = page.get_by_role("textbox", name="API token")
+            expect(page.get_by_text("Nezha 0.x found at", exact=False)).to_be_visible()
+            # A 2.x token in the 0.x form: refused before anything is sent.
+            self.refused(token_box, self.args.pat, "api_token_format", f"{generation}-3-format")
         expect(token_box).to_be_visible()
         token_box.fill(secret)
         self.shot(f"{generation}-3-config-flow-token")
@@ -144,6 +174,16 @@ class BrowserTest:
         self.shot(f"{generation}-4-config-flow-created")
         page.get_by_role("button", name=FINISH).click()
         expect(page.get_by_role("button", name=FINISH)).to_have_count(0)
+
+    def refused(self, box: Locator, typed: str, error: str, shot: str) -> None:
+        """Submit ``typed``: the form shows ``error``'s message and keeps what was typed."""
+        page = self.page
+        expect(box).to_be_visible()
+        box.fill(typed)
+        page.get_by_role("button", name="Submit").click()
+        expect(page.get_by_text(EN["config"]["error"][error])).to_be_visible()
+        expect(box).to_have_value(typed)
+        self.shot(shot)
 
     def docs_image(
         self, what: str, locator: Locator | None = None, height: int | None = None

@@ -1,9 +1,11 @@
 """Config flow for Nezha Monitoring: the dashboard's URL, then the credential its generation takes.
 
 The URL alone says which generation a dashboard is (``api.async_detect``): 0.x asks for its API
-token (step ``token``), 1.x for a login (step ``login``), 2.x lets the user choose between a
-personal access token and a login (menu ``auth_method``). Reauth asks for the same kind of
-credential again; reconfigure starts from the URL and goes through the same steps.
+token (step ``api_token``), 1.x for a login (step ``login``), 2.x lets the user choose between a
+personal access token (``token``) and a login (menu ``auth_method``). Reauth asks for the
+same kind of credential again (``reauth_<kind>``); reconfigure starts from the URL and goes
+through the same steps, as ``reconfigure_<step>`` when the current credential may be kept (only
+those say that an empty field keeps it).
 """
 
 from __future__ import annotations
@@ -39,14 +41,24 @@ from .api import (
     API_V0,
     API_V1,
     Login,
-    NezhaPermissionError,
     NezhaUnsupportedVersionError,
     async_detect,
     create_client,
 )
 from .const import CONF_API, CONF_TAG, DOMAIN
 from .devices import async_registered_server_ids, async_remove_server_devices
-from .flow_common import EXAMPLE_URL, PAT_SCOPES, error_reason, normalize_url, url_title
+from .flow_common import (
+    EXAMPLE_URL,
+    NO_ERROR_PLACEHOLDERS,
+    CredentialKind,
+    clean_token,
+    credential_kind,
+    error_placeholders,
+    error_reason,
+    normalize_url,
+    token_format_error,
+    url_title,
+)
 from .options_flow import NezhaOptionsFlow
 
 __all__ = ["NezhaConfigFlow", "normalize_url", "url_title"]
@@ -68,6 +80,7 @@ URL_SCHEMA = vol.Schema(
 
 AUTH_TOKEN = "token"
 AUTH_LOGIN = "login"
+_VERSION_CHANGED = {"base": "version_changed"}
 
 
 def _keeps_token(data: Mapping[str, Any], api: str) -> bool:
@@ -88,9 +101,17 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
     _url: str
     _verify_ssl: bool
     _api: str
-    _missing_scope: str = ""
+
+    def __init__(self) -> None:
+        """Start with no error to explain."""
+        self._error_info: dict[str, str] = dict(NO_ERROR_PLACEHOLDERS)
 
     # Shared steps
+
+    def _failed(self, err: Exception, kind: CredentialKind) -> dict[str, str]:
+        """The form errors for ``err``, keeping what its text shows (a scope, an address)."""
+        self._error_info = {**NO_ERROR_PLACEHOLDERS, **error_placeholders(err)}
+        return {"base": error_reason(err, kind)}
 
     async def _async_detect(self, user_input: Mapping[str, Any]) -> dict[str, str]:
         """Check the URL and learn the dashboard's generation; the form errors, if any.
@@ -109,33 +130,31 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             detection = await async_detect(async_get_clientsession(self.hass, verify_ssl), url)
         except Exception as err:  # every failure is a form error (see error_reason)
-            return {"base": error_reason(err)}
+            # No credential was sent: the kind named is never shown.
+            return self._failed(err, "api_token")
         self._url, self._verify_ssl, self._api = url, verify_ssl, detection.api
         return {}
 
     async def _async_step_credential(self) -> ConfigFlowResult:
         """Ask for the credential the detected generation takes."""
         if self._api == API_V0:
-            return await self.async_step_token()
+            return await self.async_step_api_token()
         if self._api == API_V1:
             return await self.async_step_login()
         return await self.async_step_auth_method()
 
-    async def _async_check(self, credential: str | Login) -> dict[str, str]:
+    async def _async_check(self, credential: str | Login, kind: CredentialKind) -> dict[str, str]:
         """Read the dashboard's servers with ``credential``; the form errors, if any."""
         session = async_get_clientsession(self.hass, self._verify_ssl)
         client = create_client(self._api, session, self._url, credential)
         try:
             await client.async_get_servers()
-        except NezhaPermissionError as err:
-            self._missing_scope = err.scope or "nezha:inventory:read"
-            return {"base": error_reason(err)}
         except NezhaUnsupportedVersionError as err:
             # Detected as 0.x a moment ago, now answering as 1.x/2.x: detect again from the URL.
             _LOGGER.debug("Reading the dashboard failed (version_changed): %s", err)
-            return {"base": "version_changed"}
+            return dict(_VERSION_CHANGED)
         except Exception as err:  # every failure is a form error (see error_reason)
-            return {"base": error_reason(err)}
+            return self._failed(err, kind)
         self._api = client.api_version  # a 1.x dashboard may turn out to be upgraded to 2.x
         return {}
 
@@ -175,11 +194,26 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         _LOGGER.debug("The %s field was left empty (required)", field)
         return {field: "required"}
 
+    async def _async_check_token(
+        self, typed: str, stored: str | None
+    ) -> tuple[dict[str, str], str]:
+        """Check a typed token (``stored``: the one an empty field keeps): errors and the token.
+
+        A token of the wrong shape is refused here, without a request: each refusal by the
+        dashboard counts towards its block of this host.
+        """
+        if not (token := clean_token(typed) or stored or ""):
+            return self._required(CONF_API_TOKEN), token
+        if token != stored and (error := token_format_error(self._api, token)):
+            return {CONF_API_TOKEN: error}, token
+        kind: CredentialKind = "api_token" if self._api == API_V0 else "access_token"
+        return await self._async_check(token, kind), token
+
     def _async_show_url_form(
         self, user_input: Mapping[str, Any] | None, errors: dict[str, str]
     ) -> ConfigFlowResult:
         """The first form again: ``user`` for a new entry, ``reconfigure`` for an existing one."""
-        placeholders = {"example_url": EXAMPLE_URL}
+        placeholders = {"example_url": EXAMPLE_URL, **self._error_info}
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
             suggested = user_input or {key: entry.data[key] for key in (CONF_URL, CONF_VERIFY_SSL)}
@@ -196,13 +230,24 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    def _placeholders(self, **extra: str) -> dict[str, str]:
-        return {
-            "url": self._url,
-            "scopes": PAT_SCOPES,
-            "missing_scope": self._missing_scope,
-            **extra,
-        }
+    def _show_credential_form(
+        self,
+        step_id: str,
+        schema: vol.Schema,
+        user_input: Mapping[str, Any] | None,
+        errors: dict[str, str],
+        **placeholders: str,
+    ) -> ConfigFlowResult:
+        """A credential form; after an error it offers back what was typed, secrets included.
+
+        What was typed goes back to the form only (never a log): a typo can then be seen.
+        """
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+            description_placeholders={"url": self._url, **self._error_info, **placeholders},
+        )
 
     # Steps
 
@@ -226,55 +271,76 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"url": self._url},
         )
 
-    async def async_step_token(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for a 0.x API token or a 2.x personal access token.
+    async def _async_token_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """Ask for a 0.x API token or a 2.x personal access token (one step each).
 
         While reconfiguring an entry that has a token of this generation, the field may stay
-        empty to keep it.
+        empty to keep it (steps ``reconfigure_…``, which say so).
         """
         errors: dict[str, str] = {}
         current = self._current()
         keep = _keeps_token(current, self._api)
         if user_input is not None:
-            token = user_input.get(CONF_API_TOKEN, "").strip()
-            if not token and keep:
-                token = current[CONF_API_TOKEN]
-            errors = await self._async_check(token) if token else self._required(CONF_API_TOKEN)
-            if errors == {"base": "version_changed"}:
+            stored = current[CONF_API_TOKEN] if keep else None
+            errors, token = await self._async_check_token(
+                user_input.get(CONF_API_TOKEN, ""), stored
+            )
+            if errors == _VERSION_CHANGED:
                 # Back to the address: submitting it again detects the new version.
                 return self._async_show_url_form(None, errors)
             if not errors:
                 return await self._async_finish({CONF_API_TOKEN: token})
+        step = "api_token" if self._api == API_V0 else AUTH_TOKEN
         marker = vol.Optional if keep else vol.Required
-        return self.async_show_form(
-            step_id="token",
-            data_schema=vol.Schema({marker(CONF_API_TOKEN): _SECRET_SELECTOR}),
-            errors=errors,
-            description_placeholders=self._placeholders(),
+        return self._show_credential_form(
+            f"reconfigure_{step}" if keep else step,
+            vol.Schema({marker(CONF_API_TOKEN): _SECRET_SELECTOR}),
+            user_input,
+            errors,
         )
+
+    async def async_step_api_token(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a 0.x API token."""
+        return await self._async_token_step(user_input)
+
+    async def async_step_token(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for a 2.x personal access token."""
+        return await self._async_token_step(user_input)
+
+    async def async_step_reconfigure_api_token(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a 0.x API token, or keep the current one."""
+        return await self._async_token_step(user_input)
+
+    async def async_step_reconfigure_token(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a 2.x personal access token, or keep the current one."""
+        return await self._async_token_step(user_input)
 
     async def async_step_login(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for a dashboard user's name and password (1.x, 2.x).
 
         While reconfiguring a login entry of this generation, the password may stay empty to
-        keep it.
+        keep it (step ``reconfigure_login``, which says so).
         """
         errors: dict[str, str] = {}
         current = self._current()
         keep = _keeps_login(current, self._api)
-        suggested: dict[str, Any] = {CONF_USERNAME: current.get(CONF_USERNAME, "")}
         if user_input is not None:
             username = user_input[CONF_USERNAME].strip()
             password = user_input.get(CONF_PASSWORD, "")
             if not password and keep:
                 password = current[CONF_PASSWORD]
             if password:
-                errors = await self._async_check(Login(username, password))
+                errors = await self._async_check(Login(username, password), "password")
             else:
                 errors = self._required(CONF_PASSWORD)
             if not errors:
                 return await self._async_finish({CONF_USERNAME: username, CONF_PASSWORD: password})
-            suggested = {CONF_USERNAME: username}
         marker = vol.Optional if keep else vol.Required
         schema = vol.Schema(
             {
@@ -282,46 +348,75 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
                 marker(CONF_PASSWORD): _SECRET_SELECTOR,
             }
         )
-        return self.async_show_form(
-            step_id="login",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-            description_placeholders=self._placeholders(),
+        return self._show_credential_form(
+            "reconfigure_login" if keep else "login",
+            schema,
+            user_input or {CONF_USERNAME: current.get(CONF_USERNAME, "")},
+            errors,
+            generation="1.x" if self._api == API_V1 else "2.x",
         )
+
+    async def async_step_reconfigure_login(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a login, or keep the current password."""
+        return await self.async_step_login(user_input)
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """Start reauthentication after the dashboard refused the credential."""
         self._url = entry_data[CONF_URL]
         self._verify_ssl = entry_data[CONF_VERIFY_SSL]
         self._api = entry_data[CONF_API]
-        return await self.async_step_reauth_confirm()
+        return await self._async_reauth(None)
 
-    async def async_step_reauth_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for a new token, or the login's new password, for the same dashboard."""
+    async def _async_reauth(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """Ask for a new token, or the login's new password, for the same dashboard.
+
+        One step per kind of credential (``reauth_api_token``, ``reauth_access_token``,
+        ``reauth_login``): each names the one the entry uses.
+        """
         entry = self._get_reauth_entry()
+        kind = credential_kind(entry.data)
         username: str | None = entry.data.get(CONF_USERNAME)
         field = CONF_API_TOKEN if username is None else CONF_PASSWORD
         errors: dict[str, str] = {}
         if user_input is not None:
-            secret = user_input[field] if username else user_input[field].strip()
-            if not secret:
+            if username is None:
+                errors, secret = await self._async_check_token(user_input[field], None)
+            elif not (secret := user_input[field]):
                 errors = self._required(field)
             else:
-                errors = await self._async_check(
-                    secret if username is None else Login(username, secret)
-                )
+                errors = await self._async_check(Login(username, secret), kind)
             if not errors:
                 return self.async_update_reload_and_abort(
                     entry, data_updates={field: secret, CONF_API: self._api}
                 )
-        return self.async_show_form(
-            step_id="reauth_confirm",
-            data_schema=vol.Schema({vol.Required(field): _SECRET_SELECTOR}),
-            errors=errors,
-            description_placeholders=self._placeholders(name=entry.title, username=username or ""),
+        return self._show_credential_form(
+            "reauth_login" if username else f"reauth_{kind}",
+            vol.Schema({vol.Required(field): _SECRET_SELECTOR}),
+            user_input,
+            errors,
+            name=entry.title,
+            username=username or "",
         )
+
+    async def async_step_reauth_api_token(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A new 0.x API token."""
+        return await self._async_reauth(user_input)
+
+    async def async_step_reauth_access_token(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A new 2.x personal access token."""
+        return await self._async_reauth(user_input)
+
+    async def async_step_reauth_login(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The login's new password."""
+        return await self._async_reauth(user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None

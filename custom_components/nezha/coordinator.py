@@ -61,6 +61,7 @@ from .devices import (
     server_id_from_identifier,
 )
 from .dispatch import ServerDispatchCoordinator
+from .flow_common import auth_failed
 from .server_data import ServersData, apply_frame, apply_list, track_presence
 
 if TYPE_CHECKING:
@@ -300,9 +301,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         try:
             snapshot = await self.client.async_get_servers(self.group)
         except NezhaAuthError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed"
-            ) from err
+            raise auth_failed(self.config_entry.data) from err
         except NezhaPermissionError as err:
             # The access token can't list servers: only a token with that scope helps (reauth).
             raise ConfigEntryAuthFailed(

@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import logging
+import re
+from typing import Any, Literal
 
+from homeassistant.const import CONF_USERNAME
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from yarl import URL
 
 from .api import (
+    API_V0,
+    API_V2,
     NezhaAuthError,
     NezhaBlockedError,
+    NezhaCertificateError,
     NezhaConnectionError,
     NezhaError,
     NezhaPermissionError,
     NezhaRealIpHeaderError,
     NezhaResponseError,
+    NezhaSchemeError,
     NezhaUnsupportedVersionError,
 )
+from .const import CONF_API, DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
 
 EXAMPLE_URL = "https://nezha.example.com:8008"
 
-PAT_SCOPES = "`nezha:inventory:read` and `nezha:service:read`"
-"""What a 2.x access token needs: servers and groups, and ping monitors (optional)."""
+type CredentialKind = Literal["api_token", "access_token", "password"]
+"""What an entry signs in with: a 0.x API token, a 2.x personal access token or a login."""
 
 ERROR_REASONS: dict[type[NezhaError], str] = {
     NezhaConnectionError: "cannot_connect",
-    NezhaAuthError: "invalid_auth",
+    NezhaCertificateError: "certificate_not_trusted",
     NezhaPermissionError: "missing_scope",
     NezhaResponseError: "not_nezha",
     NezhaBlockedError: "blocked",
@@ -34,21 +44,102 @@ ERROR_REASONS: dict[type[NezhaError], str] = {
     # A 0.x entry whose address now answers as 1.x/2.x (the options of such an entry).
     NezhaUnsupportedVersionError: "unsupported_version",
 }
-"""The form error (config steps) or abort reason (options) for each error the client raises."""
+"""The form error (config steps) or abort reason (options) for each error the client raises.
+
+Not here: a refused credential (``NezhaAuthError``), whose reason names the credential and why
+(``<kind>_refused``, ``access_token_expired``, …), and a wrong scheme (``speaks_http[s]``).
+"""
+
+_AUTH_REASONS: dict[str, str] = {
+    "expired": "access_token_expired",
+    "no_access_tokens": "access_tokens_unsupported",
+    "session": "login_session_refused",
+}
+"""Refusals whose cause the dashboard names; any other is ``<credential>_refused``."""
+
+_BEARER = re.compile(r"bearer\s+", re.IGNORECASE)
+_TOKEN_SHAPES = {
+    API_V0: re.compile(r"[0-9A-Za-z]{32}"),
+    API_V2: re.compile(r"nzp_[0-9A-Za-z]{32}"),
+}
+"""What each generation's dashboards issue: 32 letters and digits; ``nzp_`` and 32 of them."""
 
 
-def error_reason(err: Exception) -> str:
+def credential_kind(data: Mapping[str, Any]) -> CredentialKind:
+    """The kind of credential an entry's ``data`` holds."""
+    if CONF_USERNAME in data:
+        return "password"
+    return "api_token" if data[CONF_API] == API_V0 else "access_token"
+
+
+def auth_failed(data: Mapping[str, Any]) -> ConfigEntryAuthFailed:
+    """The error that starts reauth for a refused credential, naming the entry's kind."""
+    match credential_kind(data):
+        case "api_token":
+            return ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed_api_token"
+            )
+        case "access_token":
+            return ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed_access_token"
+            )
+    return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed_password")
+
+
+def clean_token(raw: str) -> str:
+    """A pasted token without surrounding whitespace or ``Bearer `` in front (the header's word)."""
+    token = raw.strip()
+    if match := _BEARER.match(token):
+        token = token[match.end() :]
+    return token
+
+
+def token_format_error(api: str, token: str) -> str | None:
+    """The form error for a token that no dashboard of generation ``api`` issues, if it is one.
+
+    Checked before anything is sent: a refusal by the dashboard counts towards its block.
+    """
+    if _TOKEN_SHAPES[API_V0 if api == API_V0 else API_V2].fullmatch(token):
+        return None
+    kind: CredentialKind = "api_token" if api == API_V0 else "access_token"
+    _LOGGER.debug("The token was refused before sending (%s_format): not %s's shape", kind, api)
+    return f"{kind}_format"
+
+
+def error_reason(err: Exception, kind: CredentialKind) -> str:
     """The reason key for an error of the client, logged with its cause at debug level.
 
-    An error type missing from ``ERROR_REASONS`` (a new client error, an unexpected exception)
-    becomes ``unknown``, logged with its traceback, rather than a KeyError in the flow. The
-    client's messages never hold a credential (api/errors.py), so they can be logged.
+    ``kind``: the credential that was used (an auth error names it). An error type missing from
+    ``ERROR_REASONS`` (a new client error, an unexpected exception) becomes ``unknown``, logged
+    with its traceback, rather than a KeyError in the flow. The client's messages never hold a
+    credential or a host (api/errors.py), so they can be logged.
     """
-    if isinstance(err, NezhaError) and (reason := ERROR_REASONS.get(type(err))):
-        _LOGGER.debug("Reading the dashboard failed (%s): %s", reason, err)
-        return reason
-    _LOGGER.exception("Unexpected error while reading the dashboard")
-    return "unknown"
+    if isinstance(err, NezhaAuthError):
+        reason = _AUTH_REASONS.get(err.kind) or f"{kind}_{err.kind}"
+    elif isinstance(err, NezhaSchemeError):
+        reason = f"speaks_{err.scheme}"
+    elif isinstance(err, NezhaError) and type(err) in ERROR_REASONS:
+        reason = ERROR_REASONS[type(err)]
+    else:
+        _LOGGER.exception("Unexpected error while reading the dashboard")
+        return "unknown"
+    _LOGGER.debug("Reading the dashboard failed (%s): %s", reason, err)
+    return reason
+
+
+def error_placeholders(err: Exception) -> dict[str, str]:
+    """What the form error of ``err`` shows besides its text (see ``NO_ERROR_PLACEHOLDERS``)."""
+    if isinstance(err, NezhaSchemeError):
+        return {"suggested_url": normalize_url(err.url)}
+    if isinstance(err, NezhaCertificateError):
+        return {"certificate_error": err.reason}
+    if isinstance(err, NezhaPermissionError):
+        return {"missing_scope": err.scope or "nezha:inventory:read"}
+    return {}
+
+
+NO_ERROR_PLACEHOLDERS = {"suggested_url": "", "certificate_error": "", "missing_scope": ""}
+"""Every placeholder a form error may use, empty: each form provides all of them."""
 
 
 def normalize_url(raw: str) -> str:

@@ -10,7 +10,6 @@ import logging
 from typing import override
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -27,6 +26,7 @@ from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, MONI
 from .coordinator import NezhaConfigEntry, NezhaServerCoordinator
 from .devices import async_remove_monitor_entities
 from .dispatch import ServerDispatchCoordinator
+from .flow_common import auth_failed
 from .server_data import track_presence
 from .services import SERVICE_SCOPE, async_report_missing_scope, async_withdraw_missing_scope
 
@@ -169,9 +169,7 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
                     group.create_task(fetch(server_id))
         except ExceptionGroup as failed:
             if refused := failed.subgroup(NezhaAuthError):
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN, translation_key="auth_failed"
-                ) from refused.exceptions[0]
+                raise auth_failed(self.config_entry.data) from refused.exceptions[0]
             if denied := failed.subgroup(NezhaPermissionError):
                 raise denied.exceptions[0] from None
             raise

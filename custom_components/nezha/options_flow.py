@@ -1,6 +1,7 @@
 """Options: intervals, the offline threshold, the server group and (1.x/2.x) live updates.
 
-Saving reloads the entry.
+Saving reloads the entry. The form is ``init`` for 1.x/2.x and ``polling`` for 0.x, which has no
+live updates to speak of.
 """
 
 from __future__ import annotations
@@ -9,7 +10,12 @@ from collections.abc import Mapping
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    ConfigEntryState,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -22,7 +28,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
-from .api import API_V0
+from .api import API_V0, NezhaAuthError, NezhaClient
 from .const import (
     CONF_API,
     CONF_GROUP_ID,
@@ -44,7 +50,7 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .coordinator import client_for_entry, entry_group
-from .flow_common import PAT_SCOPES, error_reason
+from .flow_common import credential_kind, error_reason
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,9 +82,10 @@ _DEFAULTS = {
     CONF_ONLINE_THRESHOLD: DEFAULT_ONLINE_THRESHOLD,
 }
 
-_OPTIONS_ABORTS = frozenset({"invalid_auth", "missing_scope", "unsupported_version"})
-"""Reasons the options can't open: the user must act first (a new credential, or the dashboard
-was upgraded). Any other failure is treated as an outage, during which the options still open."""
+_OPTIONS_ABORTS = frozenset({"missing_scope", "unsupported_version"})
+"""Reasons besides a refused credential that the options can't open: the user must act first (a
+new token, or the dashboard was upgraded). Any other failure is treated as an outage, during which
+the options still open."""
 
 
 def _number_errors(options: Mapping[str, float]) -> dict[str, str]:
@@ -124,14 +131,21 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
         """
         current, current_name = entry_group(self.config_entry)
         kept = {str(current): current_name} if current is not None else {}
+        kind = credential_kind(self.config_entry.data)
+        refused = f"{kind}_refused"
+        if any(self.config_entry.async_get_active_flows(self.hass, {SOURCE_REAUTH})):
+            # The entry knows its credential is refused: sending it again counts towards the
+            # dashboard's block of this host.
+            _LOGGER.debug("The options were not opened (%s): reauthentication is pending", refused)
+            return self.async_abort(reason=refused)
         try:
-            groups = await client_for_entry(self.hass, self.config_entry).async_get_groups()
+            groups = await self._client().async_get_groups()
         except Exception as err:  # every failure has a reason (see error_reason)
-            reason = error_reason(err)
+            reason = error_reason(err, kind)
+            if isinstance(err, NezhaAuthError):
+                return self.async_abort(reason=refused)
             if reason in _OPTIONS_ABORTS:
-                return self.async_abort(
-                    reason=reason, description_placeholders={"scopes": PAT_SCOPES}
-                )
+                return self.async_abort(reason=reason)
             self._groups = kept
             self._groups_error = {"base": "groups_unavailable"}
             return None
@@ -139,6 +153,19 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
         self._groups = kept | {str(key): name for key, name in groups.items()}
         self._groups_error = {}
         return None
+
+    def _client(self) -> NezhaClient:
+        """The running entry's client (no new sign-in); a new one only for an entry not loaded."""
+        if self.config_entry.state is ConfigEntryState.LOADED:
+            client: NezhaClient = self.config_entry.runtime_data.client
+            return client
+        return client_for_entry(self.hass, self.config_entry)
+
+    async def async_step_polling(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The 0.x form: the same options, no live updates."""
+        return await self.async_step_init(user_input)
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options, with the server groups the dashboard reports now."""
@@ -179,7 +206,7 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
         if field == CONF_GROUP_ID and suggested.get(CONF_GROUP_ID) is not None:
             suggested[CONF_GROUP_ID] = str(suggested[CONF_GROUP_ID])
         return self.async_show_form(
-            step_id="init",
+            step_id="polling" if self._is_0x else "init",
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
             # Every submission's errors replace the last ones; the outage notice stays.
             errors={**self._groups_error, **errors},

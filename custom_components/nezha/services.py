@@ -15,7 +15,6 @@ import logging
 from typing import override
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
@@ -39,6 +38,7 @@ from .coordinator import (
 )
 from .devices import async_remove_cycle_entities, async_remove_service_entities
 from .dispatch import ServerDispatchCoordinator
+from .flow_common import auth_failed
 from .server_data import track_presence
 
 _LOGGER = logging.getLogger(__name__)
@@ -144,9 +144,7 @@ class NezhaServicesCoordinator(ServerDispatchCoordinator[ServicesData]):
         try:
             snapshot = await self.client.async_get_services()
         except NezhaAuthError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed"
-            ) from err
+            raise auth_failed(self.config_entry.data) from err
         except NezhaPermissionError as err:
             return self._async_scope_missing(err)
         except NezhaError as err:
@@ -171,9 +169,7 @@ class NezhaServicesCoordinator(ServerDispatchCoordinator[ServicesData]):
         try:
             rules = await self.client.async_get_alert_rules()
         except NezhaAuthError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed"
-            ) from err
+            raise auth_failed(self.config_entry.data) from err
         except NezhaPermissionError as err:
             _LOGGER.debug("Traffic cycles get no direction: %s", err)
             self._rules_readable = False

@@ -16,11 +16,13 @@ from .detect import Detection, async_detect
 from .errors import (
     NezhaAuthError,
     NezhaBlockedError,
+    NezhaCertificateError,
     NezhaConnectionError,
     NezhaError,
     NezhaPermissionError,
     NezhaRealIpHeaderError,
     NezhaResponseError,
+    NezhaSchemeError,
     NezhaUnsupportedVersionError,
 )
 from .models import (
@@ -123,12 +125,14 @@ __all__ = [
     "MonitorsSnapshot",
     "NezhaAuthError",
     "NezhaBlockedError",
+    "NezhaCertificateError",
     "NezhaClient",
     "NezhaConnectionError",
     "NezhaError",
     "NezhaPermissionError",
     "NezhaRealIpHeaderError",
     "NezhaResponseError",
+    "NezhaSchemeError",
     "NezhaServerStream",
     "NezhaServicesClient",
     "NezhaStreamError",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import re
 from time import monotonic
 
-from .errors import NezhaAuthError, NezhaError
+from .errors import AuthRefusal, NezhaAuthError, NezhaError
 
 PAT_PREFIX = "nzp_"
 """Every 2.x personal access token starts so (``model.APITokenPrefix``)."""
@@ -49,7 +49,7 @@ class Credential(ABC):
 
     def __init__(self) -> None:
         """Start unrefused."""
-        self._refused: str | None = None
+        self._refused: NezhaAuthError | None = None
 
     @property
     @abstractmethod
@@ -64,12 +64,12 @@ class Credential(ABC):
     def check(self) -> None:
         """Raise the auth error again, without touching the network, once refused."""
         if self._refused is not None:
-            raise NezhaAuthError(self._refused)
+            raise copy.copy(self._refused)
 
-    def refuse(self, message: str) -> NezhaAuthError:
-        """Latch: from now on every request fails with this message."""
-        self._refused = message
-        return NezhaAuthError(message)
+    def refuse(self, message: str, kind: AuthRefusal = "refused") -> NezhaAuthError:
+        """Latch: from now on every request fails with this message (and why)."""
+        self._refused = NezhaAuthError(message, kind)
+        return copy.copy(self._refused)
 
     @abstractmethod
     async def authorization(self) -> str:
@@ -89,7 +89,8 @@ class AccessToken(Credential):
         self._token = token
         if not _PAT_SHAPE.fullmatch(token):
             self.refuse(
-                f"an access token starts with {PAT_PREFIX!r} and has only letters and digits"
+                f"an access token starts with {PAT_PREFIX!r} and has only letters and digits",
+                "format",
             )
 
     @property
@@ -157,7 +158,7 @@ class JwtLogin(Credential):
         try:
             grant = await self._sign_in(self._login)
         except NezhaAuthError as err:
-            raise self.refuse(str(err)) from None
+            raise self.refuse(str(err), err.kind) from None
         except NezhaError as err:
             self._login_error = err
             raise

@@ -20,7 +20,15 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .errors import NezhaBlockedError, NezhaRealIpHeaderError, NezhaResponseError
+from .errors import (
+    NezhaBlockedError,
+    NezhaCertificateError,
+    NezhaConnectionError,
+    NezhaError,
+    NezhaRealIpHeaderError,
+    NezhaResponseError,
+    NezhaSchemeError,
+)
 from .http import DEFAULT_TIMEOUT, Reply, fetch
 from .parsing import mapping, text
 from .v0 import NezhaV0Client
@@ -33,6 +41,8 @@ from .v1 import (
 )
 
 _BLOCK_PAGE_WORDS = (b"waf", b"nezha")
+_PROBE_TIMEOUT = 5.0
+"""Seconds for the other scheme's answer: a guess is not worth a whole timeout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +60,37 @@ async def async_detect(session: aiohttp.ClientSession, url: str) -> Detection:
 
     Raises ``NezhaResponseError`` for a site that is not a Nezha dashboard, and the errors a
     dashboard's guard gives everyone: ``NezhaBlockedError``, ``NezhaRealIpHeaderError``; and
-    ``NezhaConnectionError``.
+    ``NezhaConnectionError`` (``NezhaCertificateError`` for an untrusted certificate).
+
+    When the address gets no answer (or, over http, no Nezha answer), the other scheme is tried
+    once: a dashboard answering there raises ``NezhaSchemeError`` with the address to use (an
+    https address of an http dashboard fails its TLS handshake; an http address of an https
+    one is dropped or gets a proxy's "plain HTTP request sent to HTTPS port" page).
     """
+    try:
+        return await _async_detect(session, url)
+    except NezhaCertificateError:
+        raise  # it speaks https: the certificate is what to fix
+    except (NezhaConnectionError, NezhaResponseError) as err:
+        if isinstance(err.__cause__, TimeoutError) or (
+            isinstance(err, NezhaResponseError) and not url.startswith("http:")
+        ):
+            raise  # a slow host would be as slow again; an https page is no scheme mix-up
+        other = URL(url).with_scheme("https" if url.startswith("http:") else "http")
+        try:
+            await _async_detect(session, str(other), _PROBE_TIMEOUT)
+        except NezhaCertificateError:
+            pass  # it speaks https: its certificate is the next thing to see to
+        except NezhaError:
+            raise err from None
+        raise NezhaSchemeError(other.scheme, str(other)) from None
+
+
+async def _async_detect(
+    session: aiohttp.ClientSession, url: str, seconds: float = DEFAULT_TIMEOUT
+) -> Detection:
     base = URL(url.rstrip("/")) / "api/v1"
-    limits = aiohttp.ClientTimeout(total=DEFAULT_TIMEOUT)
+    limits = aiohttp.ClientTimeout(total=seconds)
     setting = await fetch(session, "GET", base / "setting", limits=limits)
     payload = _json_object(setting)
     if payload is not None:

@@ -4,6 +4,17 @@ Messages never contain a token, password, JWT or access token; they may contain 
 URL's path, never its query.
 """
 
+from typing import Literal
+
+type AuthRefusal = Literal["refused", "expired", "no_access_tokens", "session", "format"]
+"""Why a credential is refused: what the user must do differs for each.
+
+``refused``: the dashboard does not take it (wrong, deleted, another dashboard's); ``expired``: a
+2.x access token past its date (the dashboard says so); ``no_access_tokens``: a 2.0.x dashboard,
+which has none; ``session``: a login accepted, then the JWT it issued refused at once (an IP-bound
+session seen under another address); ``format``: refused here, nothing was sent.
+"""
+
 
 class NezhaError(Exception):
     """Base class for every error the client raises."""
@@ -13,8 +24,38 @@ class NezhaConnectionError(NezhaError):
     """The dashboard could not be reached (DNS, refused, TLS, timeout, or HTTP 5xx from a proxy)."""
 
 
+class NezhaCertificateError(NezhaConnectionError):
+    """The dashboard's HTTPS certificate is not trusted (self-signed, expired, private CA, …)."""
+
+    def __init__(self, reason: str) -> None:
+        """``reason``: what the TLS check said, without the host."""
+        super().__init__(f"the dashboard's certificate is not trusted: {reason}")
+        self.reason = reason
+
+
+class NezhaSchemeError(NezhaConnectionError):
+    """The address has the wrong scheme: the dashboard answers over the other one."""
+
+    def __init__(self, scheme: str, url: str) -> None:
+        """``scheme``: the one it speaks (``http``/``https``); ``url``: the address with it.
+
+        The message names the schemes only: a host or IP never goes into a log line.
+        """
+        other = "https" if scheme == "http" else "http"
+        super().__init__(
+            f"this address speaks {scheme}, not {other}: use {scheme}:// in the address"
+        )
+        self.scheme = scheme
+        self.url = url
+
+
 class NezhaAuthError(NezhaError):
-    """The dashboard refused the credentials."""
+    """The dashboard refused the credentials (or, ``kind == "format"``, this client did)."""
+
+    def __init__(self, message: str, kind: AuthRefusal = "refused") -> None:
+        """``kind``: why, so that a form can say what to fix."""
+        super().__init__(message)
+        self.kind: AuthRefusal = kind
 
 
 class NezhaResponseError(NezhaError):

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+import re
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from .errors import NezhaConnectionError
+from .errors import NezhaCertificateError, NezhaConnectionError
 from .parsing import http_date
 from .transport import read_body
 
@@ -60,7 +61,24 @@ async def fetch(
     except TimeoutError as err:
         raise NezhaConnectionError(f"timed out after {limits.total:g} s") from err
     except aiohttp.ClientError as err:
-        raise NezhaConnectionError(f"{type(err).__name__}: {err}") from err
+        raise connection_error(err) from err
     if status >= 500:
         raise NezhaConnectionError(f"HTTP {status} from the dashboard or a proxy in front of it")
     return reply
+
+
+_QUOTED = re.compile(r"'[^']*'")
+"""A quoted name in a TLS reason (``…is not valid for 'host'.``): the host stays out of messages."""
+
+
+def connection_error(err: aiohttp.ClientError) -> NezhaConnectionError:
+    """The error for a request that got no answer; an untrusted certificate has its own.
+
+    The certificate's reason comes from the TLS check (``self-signed certificate``, ``certificate
+    has expired``, ``unable to get local issuer certificate``, ``Hostname mismatch, …``).
+    """
+    if isinstance(err, aiohttp.ClientConnectorCertificateError):
+        cause = err.certificate_error
+        reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None)
+        return NezhaCertificateError(_QUOTED.sub("this address", str(reason or cause)).rstrip(". "))
+    return NezhaConnectionError(f"{type(err).__name__}: {err}")

@@ -22,6 +22,7 @@ from .errors import (
     NezhaResponseError,
     NezhaUnsupportedVersionError,
 )
+from .http import connection_error
 from .models import (
     Host,
     Monitor,
@@ -148,7 +149,7 @@ class NezhaV0Client:
         except TimeoutError as err:
             raise NezhaConnectionError(f"timed out after {self._timeout.total:g} s") from err
         except aiohttp.ClientError as err:
-            raise NezhaConnectionError(f"{type(err).__name__}: {err}") from err
+            raise connection_error(err) from err
 
         payload = decode_json_object(body, status, (self._token,))
         if "error" in payload or "success" in payload:

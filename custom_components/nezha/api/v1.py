@@ -21,6 +21,7 @@ from yarl import URL
 
 from .auth import AccessToken, Credential, Grant, JwtLogin, Login
 from .errors import (
+    AuthRefusal,
     NezhaAuthError,
     NezhaBlockedError,
     NezhaError,
@@ -46,6 +47,8 @@ ERROR_ROUTE_MISSING = "404 Not Found"
 ERROR_REAL_IP_MISSING = "real ip header not found"
 _PAT_LOOKUP_FAILED = "api token lookup failed"
 """A 2.x database error behind a 401: the token may be fine, so it is not refused for good."""
+_PAT_EXPIRED = "api token expired"
+"""2.x's reason for an access token past its expiry (``api_token.go``)."""
 _SCOPE = re.compile(r"lacks scope (\S+)")
 _QUOTE_CHARS = 120
 _PROOF_ROUTE = "alert-rule"
@@ -250,20 +253,21 @@ class NezhaV1Client:
         """The block page means the WAF; any other refusal latches the credential."""
         if refused.block_page:
             return NezhaBlockedError()
-        return self._credential.refuse(self._refusal(refused.detail))
+        return self._credential.refuse(*self._refusal(refused.detail))
 
-    def _refusal(self, detail: str) -> str:
+    def _refusal(self, detail: str) -> tuple[str, AuthRefusal]:
         if isinstance(self._credential, AccessToken):
             if not detail:
                 # 2.0.x reads an nzp_ token as a JWT and refuses it without a reason.
                 return (
                     "the dashboard refused the access token without a reason: before 2.1.0 it"
                     " has no access tokens (sign in with a user name and password instead)"
-                )
-            return f"the dashboard refused the access token ({self._quote(detail)})"
+                ), "no_access_tokens"
+            kind: AuthRefusal = "expired" if detail == _PAT_EXPIRED else "refused"
+            return f"the dashboard refused the access token ({self._quote(detail)})", kind
         # A JWT issued a moment ago and refused already: e.g. the dashboard binds JWTs to the
         # client's IP address and sees this host under another one on each request.
-        return "the dashboard refused the token it had just issued for this login"
+        return "the dashboard refused the token it had just issued for this login", "session"
 
     async def _sign_in(self, login: Login) -> Grant:
         """``POST /login``; a refused login is a ``NezhaAuthError`` (the caller latches it)."""
