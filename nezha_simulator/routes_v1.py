@@ -126,12 +126,20 @@ class Router(AccountRoutes, ServerRoutes):
         csrf_gated = v2 and route.access == "auth" and request.method != hdrs.METH_GET
         if csrf_gated and viewer.kind == "jwt" and not csrf_ok(request, self._csrf):
             return csrf_failed()
-        if viewer.pat is not None:
-            if route.pat_forbidden:
-                return pat_forbidden()
-            if route.scope is not None and not viewer.pat.has_scope(route.scope):
-                return lacks_scope(route.scope)
-        response = await route.handler(Ctx(request, viewer, v2, ip, arg))
+        response = await self._checked(route, Ctx(request, viewer, v2, ip, arg))
+        # v2.3.7 seeds the CSRF cookie after authentication and the CSRF check, before the
+        # PAT checks: a PAT refused for its scope gets the cookie too (as recorded).
         if v2 and route.access == "auth" and CSRF_COOKIE not in request.cookies:
             self._set_csrf(response)
         return response
+
+    @staticmethod
+    async def _checked(route: Route, ctx: Ctx) -> web.StreamResponse:
+        """The handler's answer, or the refusal of a PAT this route does not take."""
+        pat = ctx.viewer.pat
+        if pat is not None:
+            if route.pat_forbidden:
+                return pat_forbidden()
+            if route.scope is not None and not pat.has_scope(route.scope):
+                return lacks_scope(route.scope)
+        return await route.handler(ctx)
