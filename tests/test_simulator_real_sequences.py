@@ -10,7 +10,8 @@ recorder's cadence: once a second for lists, every frame for streams.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+import contextlib
 import math
 from typing import Any
 
@@ -143,12 +144,16 @@ async def frame_at(ws: aiohttp.ClientWebSocketResponse, now_ms: int) -> dict[str
             return None
 
 
-async def started(generation: Generation, http: aiohttp.ClientSession) -> NezhaSimulator:
+@contextlib.asynccontextmanager
+async def started(generation: Generation) -> AsyncIterator[NezhaSimulator]:
     """The recorded world, serving, with frames every 50 ms of wall time."""
     sim = recorded_world(generation)
     sim.frame_interval = 0.05
     await sim.start()
-    return sim
+    try:
+        yield sim
+    finally:
+        await sim.stop()
 
 
 async def test_list_through_a_restart_with_a_stopped_agent(
@@ -156,8 +161,7 @@ async def test_list_through_a_restart_with_a_stopped_agent(
 ) -> None:
     """v2.3.7: edge-1 stopped (zero time), the window, web-1 then db-1 back, edge-1 never."""
     recorded = load("v2", "list_restart_with_stopped_agent")
-    sim = await started("v2", http)
-    try:
+    async with started("v2") as sim:
         credentials = await credentials_for(http, sim)
         timeline = Timeline(
             sim,
@@ -170,23 +174,18 @@ async def test_list_through_a_restart_with_a_stopped_agent(
         span = (recorded[1]["t"], recorded[-2]["t"])
         headers = {"Authorization": f"Bearer {credentials.pat}"}
         steps = await list_steps(http, sim, timeline, span, "/api/v1/server", headers)
-    finally:
-        await sim.stop()
     assert phases(steps, keep=STREAM_EVENTS) == phases(recorded, keep=STREAM_EVENTS)
 
 
 async def test_v0_list_through_a_restart(http: aiohttp.ClientSession) -> None:
     """v0.20.13: stops at once, the window (zeroed objects), every agent back together."""
     recorded = load("v0", "list_restart_sequence")
-    sim = await started("v0", http)
-    try:
+    async with started("v0") as sim:
         back = dict.fromkeys(sim.servers, 8.0)
         timeline = Timeline(sim, [(event_time(recorded, "POST"), restart(recorded, back, 0.9))])
         span = (recorded[0]["t"], recorded[-1]["t"])
         headers = {"Authorization": str(sim.token)}
         steps = await list_steps(http, sim, timeline, span, "/api/v1/server/details", headers)
-    finally:
-        await sim.stop()
     assert phases(steps, keep=STREAM_EVENTS) == phases(recorded, keep=STREAM_EVENTS)
 
 
@@ -196,8 +195,7 @@ async def test_stream_through_a_restart(
 ) -> None:
     """Frames through the graceful stop, 1006, refused, connected, the window, the agents."""
     recorded = load(generation, "ws_dashboard_restart_sequence")
-    sim = await started(generation, http)
-    try:
+    async with started(generation) as sim:
         credentials = await credentials_for(http, sim)
         back = dict.fromkeys(sim.servers, 7.5)
         timeline = Timeline(sim, [(event_time(recorded, "POST"), restart(recorded, back, 0.3))])
@@ -205,21 +203,16 @@ async def test_stream_through_a_restart(
         steps = await stream_steps(
             http, sim, timeline, recorded[-1]["t"], {"Authorization": f"Bearer {bearer}"}
         )
-    finally:
-        await sim.stop()
     assert phases(steps, keep=STREAM_EVENTS) == phases(recorded, keep=STREAM_EVENTS)
 
 
 async def test_stream_when_an_agent_stops(http: aiohttp.ClientSession) -> None:
     """v2.3.7: the frame after the agent stopped shows it with the zero time, host and state kept."""
     recorded = load("v2", "ws_agent_stop_sequence")
-    sim = await started("v2", http)
-    try:
+    async with started("v2") as sim:
         credentials = await credentials_for(http, sim)
         timeline = Timeline(sim, [(event_time(recorded, "stopped"), lambda s: s.stop_agent(3))])
         headers = {"Authorization": f"Bearer {credentials.pat}"}
         steps = await stream_steps(http, sim, timeline, recorded[-1]["t"], headers)
-    finally:
-        await sim.stop()
     assert phases(steps, keep=STREAM_EVENTS) == phases(recorded, keep=STREAM_EVENTS)
     assert len(phases(recorded)) == 2  # seen, then edge-1 with the zero time
