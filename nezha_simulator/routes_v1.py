@@ -123,23 +123,18 @@ class Router(AccountRoutes, ServerRoutes):
         viewer = authenticate(world, request, route.access, v2=v2, ip=ip)
         if isinstance(viewer, web.Response):
             return viewer
-        csrf_gated = v2 and route.access == "auth" and request.method != hdrs.METH_GET
+        safe = request.method in (hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS)
+        csrf_gated = v2 and route.access == "auth" and not safe
         if csrf_gated and viewer.kind == "jwt" and not csrf_ok(request, self._csrf):
             return csrf_failed()
-        response = await self._checked(route, Ctx(request, viewer, v2, ip, arg))
-        # v2.3.7 seeds the CSRF cookie after authentication and the CSRF check, before the
-        # PAT checks: a PAT refused for its scope gets the cookie too (as recorded).
-        if v2 and route.access == "auth" and CSRF_COOKIE not in request.cookies:
+        response: web.StreamResponse
+        if viewer.pat is not None and route.pat_forbidden:
+            response = pat_forbidden()
+        elif viewer.pat is not None and route.scope and not viewer.pat.has_scope(route.scope):
+            response = lacks_scope(route.scope)
+        else:
+            response = await route.handler(Ctx(request, viewer, v2, ip, arg))
+        # csrfMiddleware runs before the PAT checks and seeds the cookie on safe methods only.
+        if v2 and route.access == "auth" and safe and CSRF_COOKIE not in request.cookies:
             self._set_csrf(response)
         return response
-
-    @staticmethod
-    async def _checked(route: Route, ctx: Ctx) -> web.StreamResponse:
-        """The handler's answer, or the refusal of a PAT this route does not take."""
-        pat = ctx.viewer.pat
-        if pat is not None:
-            if route.pat_forbidden:
-                return pat_forbidden()
-            if route.scope is not None and not pat.has_scope(route.scope):
-                return lacks_scope(route.scope)
-        return await route.handler(ctx)

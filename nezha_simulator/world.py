@@ -43,6 +43,7 @@ __all__ = [
     "MonitorKind",
     "MonitorPoint",
     "NezhaWorld",
+    "Restart",
     "ServerFields",
     "SimHost",
     "SimMonitor",
