@@ -17,12 +17,12 @@ from typing import Literal, NamedTuple, Self
 from aiohttp import hdrs, web
 
 from .accounts import SimPat
+from .agents import Restart
 from .faults import BAD_GATEWAY_PAGE, BROKEN_JSON, LOGIN_PAGE, Fault, FaultQueue
 from .routes_v0 import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, V0Routes
 from .routes_v1 import Router
 from .services import ServiceWorld
 from .stream import StreamHub
-from .world import Restart
 
 type Generation = Literal["v0", "v1", "v2"]
 

@@ -43,7 +43,6 @@ __all__ = [
     "MonitorKind",
     "MonitorPoint",
     "NezhaWorld",
-    "Restart",
     "ServerFields",
     "SimHost",
     "SimMonitor",
