@@ -124,7 +124,10 @@ def server_json(world: ServiceWorld, server: SimServer, *, v2: bool) -> dict[str
     item["last_active"] = format_time(seen, world.utc_offset)
     if v2:
         owner = world.users.get(server.owner_id)
-        item["owner"] = {"id": server.owner_id, "username": owner.username if owner else ""}
+        # ``username`` is omitempty: a server an agent registered (owner 0) shows ``{"id": 0}``.
+        item["owner"] = {"id": server.owner_id} | _omit(
+            [("username", owner.username if owner else "")]
+        )
     return item
 
 

@@ -15,6 +15,10 @@ from .accounts import random_string
 from .gojson import GoJSON
 from .services import ServiceWorld
 
+USER_TEMPLATE = "user-dist"
+"""The config's ``user_template``: the public frontend's folder (the default)."""
+ADMIN_TEMPLATE = "admin-dist"
+"""The config's ``admin_template``: the admin frontend's folder (the default)."""
 FRONTEND_TEMPLATES: list[GoJSON] = [
     {
         "path": "user-dist",
@@ -121,16 +125,16 @@ class AccountRoutes:
     # Settings and profile
 
     async def _setting(self, ctx: Ctx) -> web.StreamResponse:
-        """Guest config for everyone; ``version`` and templates for admins (v1.4.0+)."""
+        """The guest config for everyone but an admin's JWT (v1.4.0+), which gets the frontend
+        templates of the config, its ``cover``, the ``version`` and the template list."""
         world = self.world
-        config: dict[str, GoJSON] = {
-            "language": "en-US",
-            "site_name": world.site_name,
-            "ip_change_notification_group_id": 0,
-            "cover": 0,
-        }
+        admin = ctx.viewer.kind == "jwt" and ctx.viewer.is_admin
+        config: dict[str, GoJSON] = {"language": "en-US", "site_name": world.site_name}
+        if admin:
+            config |= {"user_template": USER_TEMPLATE, "admin_template": ADMIN_TEMPLATE}
+        config |= {"ip_change_notification_group_id": 0, "cover": 1 if admin else 0}
         data: dict[str, GoJSON] = {"config": config}
-        if ctx.viewer.kind == "jwt" and ctx.viewer.is_admin:
+        if admin:
             data["version"] = render.V2_VERSION if ctx.v2 else render.V1_VERSION
             data["frontend_templates"] = FRONTEND_TEMPLATES
         if ctx.v2:

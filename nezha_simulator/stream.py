@@ -4,8 +4,10 @@ A full frame every ``frame_interval`` seconds of wall time and a ping after ever
 The handler never reads from the socket (``autoping=False`` and no ``receive``), so, like
 gorilla without a reader, client pings go unanswered and a client close frame gets no reply.
 The dashboard ends a stream only with a TCP close (no close frame): on a failed write, a
-revoked PAT, ``drop_streams`` or shutdown. A handshake gorilla refuses is a plain-text reply:
-400 for a request that is not a websocket upgrade, 403 for a foreign ``Origin``.
+revoked PAT, ``drop_streams``, the end of a restart's graceful stop, or shutdown. A handshake
+gorilla refuses is a plain-text reply: 400 for a request that is not a websocket upgrade (also
+what every handshake gets through a proxy without the upgrade headers: ``upgrade_stripped``),
+403 for a foreign ``Origin``.
 """
 
 import asyncio

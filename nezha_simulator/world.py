@@ -296,7 +296,9 @@ class NezhaWorld:
         for all or one per server id), host first, its state ``host_lead`` seconds later. Agents
         that are not reporting stay never-seen until ``bring_online``. With the defaults it all
         happens at once. Tag order is reloaded by id.
-        ``NezhaSimulator.restart_as_recorded`` picks the recorded timings.
+        ``NezhaSimulator.restart_as_recorded`` picks the recorded timings. While nothing
+        listens, each connection is closed unanswered (the client sees a disconnect, not the
+        real ``ECONNREFUSED``: the listening socket stays open so that the clock alone decides).
         """
         for server in sorted(self._servers.values(), key=lambda item: item.id):
             server.tag_order = next(self._order)

@@ -3,8 +3,10 @@
 ``python -m nezha_simulator --demo`` serves the same fleet, but nothing can change it from outside
 its process, so nothing in the demo ever goes offline. This adds, on the same port::
 
-    POST /demo/servers/<name>/offline    the server's agent stops reporting
+    POST /demo/servers/<name>/offline    the server's agent hangs: no more reports
+    POST /demo/servers/<name>/stopped    its agent process stops (2.x then shows the zero time)
     POST /demo/servers/<name>/online     it reports again
+    POST /demo/restart                   the dashboard restarts as recorded on real ones
     POST /demo/generation/<v0|v1|v2>     the same fleet answers as another generation from now on
 
 so a user trying a blueprint can make it fire (README, "Try a blueprint in the demo"), and the
@@ -32,7 +34,7 @@ from nezha_simulator import Generation, NezhaSimulator, build_demo_fleet
 from nezha_simulator.__main__ import connect_lines
 from nezha_simulator.demo import DEMO_PAT_SCOPES
 
-CONTROL = re.compile(r"^/demo/servers/(?P<name>[^/]+)/(?P<state>offline|online)$")
+CONTROL = re.compile(r"^/demo/servers/(?P<name>[^/]+)/(?P<state>offline|stopped|online)$")
 GENERATION = re.compile(r"^/demo/generation/(?P<generation>v0|v1|v2)$")
 GENERATIONS: tuple[Generation, ...] = ("v0", "v1", "v2")
 
@@ -51,6 +53,12 @@ def control_middleware(sim: NezhaSimulator) -> Callable[..., Awaitable[web.Strea
             sim.generation = next(g for g in GENERATIONS if g == switch["generation"])
             sim.drop_streams()  # a 2.x websocket has no place on a 0.x dashboard
             return web.Response(text=f"the demo answers as {sim.generation} now\n")
+        if request.path == "/demo/restart":
+            restart = sim.restart_as_recorded()
+            listen = restart.listen_at - sim.now
+            return web.Response(
+                text=f"the dashboard restarts: back in {listen:.0f} s, agents later\n"
+            )
         match = CONTROL.match(request.path)
         if match is None:
             return await handler(request)
@@ -61,6 +69,8 @@ def control_middleware(sim: NezhaSimulator) -> Callable[..., Awaitable[web.Strea
             return web.Response(status=404, text=f"no demo server {name!r} (there are {names})\n")
         if state == "offline":
             sim.take_offline(server.id)
+        elif state == "stopped":
+            sim.stop_agent(server.id)
         else:
             sim.bring_online(server.id)
         return web.Response(text=f"{name} is {state}\n")

@@ -60,6 +60,21 @@ async def test_take_a_server_offline_and_back(demo: DemoSimulator) -> None:
         assert await _online(session, demo, "web-2")
 
 
+async def test_stop_an_agent_and_restart_the_dashboard(demo: DemoSimulator) -> None:
+    """POST …/stopped stops an agent (2.x: zero time); POST /demo/restart restarts as recorded."""
+    demo.generation = "v2"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{demo.url}/demo/servers/web-2/stopped") as response:
+            assert await response.text() == "web-2 is stopped\n"
+        (web_2,) = (s for s in demo.servers.values() if s.name == "web-2")
+        assert demo.view(web_2, zero_when_closed=True).last_active is None
+        async with session.post(f"{demo.url}/demo/restart") as response:
+            assert await response.text() == "the dashboard restarts: back in 7 s, agents later\n"
+    restart = demo.restart
+    assert restart is not None
+    assert restart.listen_at - restart.stop_at == 2
+
+
 async def test_unknown_server_and_other_methods(demo: DemoSimulator) -> None:
     """An unknown name is a 404 that lists the demo servers; a GET is the dashboard's own 404."""
     async with aiohttp.ClientSession() as session:

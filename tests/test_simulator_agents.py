@@ -9,7 +9,8 @@ agent stopped before stays never-seen. All of it on the simulator's clock.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+import contextlib
 from typing import Any
 
 import aiohttp
@@ -45,6 +46,18 @@ async def sim(request: pytest.FixtureRequest) -> AsyncGenerator[NezhaSimulator]:
         simulator.add_server(name, cpu=12.5)
     yield simulator
     await simulator.stop()
+
+
+@contextlib.asynccontextmanager
+async def one_server(generation: Generation, name: str) -> AsyncIterator[NezhaSimulator]:
+    """A started simulator of that generation with one reporting server, frames every ``FAST`` s."""
+    simulator = await make_sim(generation)
+    simulator.frame_interval = FAST
+    simulator.add_server(name)
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
 
 
 def seen(value: int | str) -> int | str | None:
@@ -159,10 +172,7 @@ async def test_stream_through_a_restart(
     http: aiohttp.ClientSession, generation: Generation
 ) -> None:
     """Frames through the graceful stop, a drop without close frame (1006), then never-seen."""
-    sim = await make_sim(generation)
-    sim.frame_interval = FAST
-    sim.add_server("web-1")
-    try:
+    async with one_server(generation, "web-1") as sim:
         async with stream(http, sim) as ws:
             await frame(ws)
             restart = sim.restart_as_recorded()
@@ -183,8 +193,6 @@ async def test_stream_through_a_restart(
             server = (await frame(ws))["servers"][0]
             assert server["last_active"] != ZERO
             assert server["state"]
-    finally:
-        await sim.stop()
 
 
 @pytest.mark.parametrize(("generation", "stopped"), [("v1", False), ("v2", True)])
@@ -192,10 +200,7 @@ async def test_stream_shows_a_stopped_agent_at_the_next_frame(
     http: aiohttp.ClientSession, generation: Generation, stopped: bool
 ) -> None:
     """2.x: the next frame has the zero time, host and state kept; 1.x keeps the time."""
-    sim = await make_sim(generation)
-    sim.frame_interval = FAST
-    sim.add_server("edge-1")
-    try:
+    async with one_server(generation, "edge-1") as sim:
         async with stream(http, sim) as ws:
             before = (await frame(ws))["servers"][0]
             sim.stop_agent(1)
@@ -204,8 +209,6 @@ async def test_stream_shows_a_stopped_agent_at_the_next_frame(
         assert (after["last_active"] == ZERO) is stopped
         assert after["last_active"] in (ZERO, before["last_active"])
         assert (after["host"], after["state"]) == (before["host"], before["state"])
-    finally:
-        await sim.stop()
 
 
 async def test_restart_follows_the_freezer(
@@ -236,9 +239,7 @@ async def test_proxy_without_upgrade_headers(
     http: aiohttp.ClientSession, generation: Generation
 ) -> None:
     """Handshakes get 400 ``text/plain`` "Bad Request" (ws_through_proxy_without_upgrade.json)."""
-    sim = await make_sim(generation)
-    sim.add_server("web-1")
-    try:
+    async with one_server(generation, "web-1") as sim:
         sim.upgrade_stripped = True
         reply = await refused(http, sim)
         assert (reply.status, reply.content_type, reply.body) == (
@@ -253,5 +254,3 @@ async def test_proxy_without_upgrade_headers(
         sim.upgrade_stripped = False
         async with stream(http, sim, headers={}) as ws:
             assert (await frame(ws))["servers"]
-    finally:
-        await sim.stop()

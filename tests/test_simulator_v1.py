@@ -283,6 +283,15 @@ async def test_setting_per_caller(http: aiohttp.ClientSession, sim: NezhaSimulat
     admin = (await call(http, sim, "/api/v1/setting", bearer=await login(http, sim))).json()
     assert admin["data"]["version"] == ("2.3.7" if sim.generation == "v2" else "1.14.14")
     assert admin["data"]["frontend_templates"]
+    # The admin's config is the dashboard's own: its templates and cover (setting_jwt.json).
+    assert admin["data"]["config"] == {
+        "language": "en-US",
+        "site_name": "Nezha",
+        "user_template": "user-dist",
+        "admin_template": "admin-dist",
+        "ip_change_notification_group_id": 0,
+        "cover": 1,
+    }
 
 
 async def test_profile(http: aiohttp.ClientSession, sim: NezhaSimulator) -> None:
