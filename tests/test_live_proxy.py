@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -35,6 +36,17 @@ def refuse_upgrades(sim: NezhaSimulator, status: int = 400) -> None:
         content_type="text/plain; charset=utf-8",
         path=WS_PATH,
     )
+
+
+async def issue_raised(
+    hass: HomeAssistant, sim: NezhaSimulator, issue_registry: ir.IssueRegistry
+) -> MockConfigEntry:
+    """A 2.x entry behind the proxy that drops the upgrade headers, once its issue is raised."""
+    refuse_upgrades(sim)
+    entry = entry_for(sim, "v2", live_updates=True)
+    await setup_entry(hass, entry)
+    await wait_for(lambda: issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None)
+    return entry
 
 
 async def test_refused_upgrade_raises_a_repair_issue_until_the_stream_is_up(
@@ -87,10 +99,7 @@ async def test_the_issue_goes_with_the_entry(
     hass: HomeAssistant, streaming: NezhaSimulator, issue_registry: ir.IssueRegistry
 ) -> None:
     """Deleting the entry withdraws its proxy issue, as every other issue of it."""
-    refuse_upgrades(streaming)
-    entry = entry_for(streaming, "v2", live_updates=True)
-    await setup_entry(hass, entry)
-    await wait_for(lambda: issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None)
+    entry = await issue_raised(hass, streaming, issue_registry)
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is None
@@ -100,10 +109,7 @@ async def test_turning_live_updates_off_withdraws_the_issue(
     hass: HomeAssistant, streaming: NezhaSimulator, issue_registry: ir.IssueRegistry
 ) -> None:
     """With the stream off in the options, nothing is refused any more: the issue goes."""
-    refuse_upgrades(streaming)
-    entry = entry_for(streaming, "v2", live_updates=True)
-    await setup_entry(hass, entry)
-    await wait_for(lambda: issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None)
+    entry = await issue_raised(hass, streaming, issue_registry)
     hass.config_entries.async_update_entry(entry, options={"live_updates": False})
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
