@@ -27,8 +27,10 @@ from homeassistant.util import dt as dt_util
 
 from .api import (
     NezhaAuthError,
+    NezhaBlockedError,
     NezhaConnectionError,
     NezhaError,
+    NezhaRealIpHeaderError,
     NezhaStreamError,
     NezhaStreamHandshakeError,
 )
@@ -90,10 +92,10 @@ def describe(err: Exception) -> str:
 
     The stream's own errors are worded so; a connection error of the REST side (the login a due
     JWT needs) quotes aiohttp, which names the host and port, so only its cause's kind is kept.
-    Anything else says its type: its text may quote anything.
+    Anything else not of ours says its type: its text may quote anything.
     """
-    if isinstance(err, NezhaStreamError):
-        return str(err)
+    if isinstance(err, NezhaStreamError | NezhaBlockedError | NezhaRealIpHeaderError):
+        return str(err)  # worded by us, naming nothing of the user's
     if isinstance(err, NezhaConnectionError):
         cause = err.__cause__
         if cause is None:
@@ -102,7 +104,7 @@ def describe(err: Exception) -> str:
             return "the dashboard did not answer in time"
         return f"cannot connect ({client_error_text(cause)})"
     if isinstance(err, NezhaError):
-        return type(err).__name__  # blocked, real-IP header, an answer of the wrong shape
+        return type(err).__name__  # an answer of the wrong shape may quote the dashboard
     return f"unexpected error ({type(err).__name__})"
 
 
