@@ -12,10 +12,12 @@ import json
 import time
 from typing import Any
 
+import aiohttp
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.nezha.api import auth
+from custom_components.nezha import live
+from custom_components.nezha.api import NezhaConnectionError, NezhaResponseError, auth
 from nezha_simulator import NezhaSimulator
 from nezha_simulator.access_v1 import WAF_PAGE
 
@@ -125,3 +127,33 @@ async def test_a_recovered_auth_failure_does_not_stop_the_stream(
     await wait_for(lambda: updates.state.frames_received >= frames + 3)
     assert updates._task is not None
     assert not updates._task.done()
+
+
+def caused(err: Exception, cause: BaseException) -> Exception:
+    """``err`` as raised ``from cause``."""
+    err.__cause__ = cause
+    return err
+
+
+ADDRESS = "203.0.113.9:8008"
+
+
+@pytest.mark.parametrize(
+    ("err", "text"),
+    [
+        (
+            caused(NezhaConnectionError(f"timed out ({ADDRESS})"), TimeoutError()),
+            "the dashboard did not answer in time",
+        ),
+        (
+            caused(NezhaConnectionError(f"to {ADDRESS}"), aiohttp.ServerDisconnectedError()),
+            "cannot connect (ServerDisconnectedError)",
+        ),
+        (NezhaConnectionError("HTTP 502 from a proxy"), "HTTP 502 from a proxy"),
+        (NezhaResponseError(f"HTTP 200: the dashboard says {ADDRESS!r}"), "NezhaResponseError"),
+        (RuntimeError(ADDRESS), "unexpected error (RuntimeError)"),
+    ],
+)
+def test_failures_are_described_without_what_they_quote(err: Exception, text: str) -> None:
+    """What diagnostics and the log say of a failure: its kind, never the address it quotes."""
+    assert live.describe(err) == text
