@@ -114,7 +114,7 @@ async def test_watchdog_ten_minutes_of_a_misbehaving_dashboard(
         assert waited <= live.RECONNECT_MAX * 1.2 + 20, "the stream never came back"
 
     assert entry.state is ConfigEntryState.LOADED
-    assert updates.state.reconnects >= 10
+    assert updates.state.reconnects >= 5  # it kept trying all along
     # Called directly: under the freezer, the HTTP server's access log fails on the frozen clock.
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["live"]["connected"] is True
