@@ -22,13 +22,14 @@ from nezha_simulator import NezhaSimulator
 from nezha_simulator.access_v1 import WAF_PAGE
 
 from .test_generations import entry_for
-from .test_live import quick_stream, start_live, streaming, wait_for
+from .test_live import WS_PATH, quick_stream, start_live, streaming, wait_for
 
 __all__ = ["quick_stream", "streaming"]  # the fixtures of test_live.py, used here too
 
 LOGIN_PATH = "/api/v1/login"
 JSON = "application/json; charset=utf-8"
 REAL_IP_MISSING = json.dumps({"error": "real ip header not found"})
+SCOPE_REFUSED = json.dumps({"error": "ApiErrorForbidden: token lacks scope nezha:inventory:read"})
 
 
 def fail_login(kind: str) -> Callable[[NezhaSimulator, int], None]:
@@ -115,9 +116,8 @@ async def test_a_recovered_auth_failure_does_not_stop_the_stream(
     entry = entry_for(streaming, "v2", live_updates=True)
     updates = await start_live(hass, entry)
     coordinator = entry.runtime_data.servers
-    refusal = json.dumps({"error": "ApiErrorForbidden: token lacks scope nezha:inventory:read"})
     streaming.stall_streams()
-    streaming.fail_next(1, status=403, body=refusal, content_type=JSON, path="/api/v1/server")
+    streaming.fail_next(1, status=403, body=SCOPE_REFUSED, content_type=JSON, path="/api/v1/server")
     await coordinator.async_refresh()
     assert coordinator.auth_refused
     await coordinator.async_refresh()  # the scope is back
@@ -127,6 +127,20 @@ async def test_a_recovered_auth_failure_does_not_stop_the_stream(
     await wait_for(lambda: updates.state.frames_received >= frames + 3)
     assert updates._task is not None
     assert not updates._task.done()
+
+
+async def test_a_refused_list_read_stops_the_stream(
+    hass: HomeAssistant, streaming: NezhaSimulator
+) -> None:
+    """The list read refused for a missing scope while frames come: the stream ends at the next
+    frame (reauth is under way) and is not opened again."""
+    entry = entry_for(streaming, "v2", live_updates=True)
+    updates = await start_live(hass, entry)
+    streaming.fail_next(1, status=403, body=SCOPE_REFUSED, content_type=JSON, path="/api/v1/server")
+    await entry.runtime_data.servers.async_refresh()
+    await wait_for(lambda: updates._task is not None and updates._task.done())
+    await wait_for(lambda: streaming.open_streams == 0)
+    assert sum(1 for r in streaming.requests if r.path_qs.startswith(WS_PATH)) == 1
 
 
 def caused(err: Exception, cause: BaseException) -> Exception:
