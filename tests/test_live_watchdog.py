@@ -119,4 +119,12 @@ async def test_watchdog_ten_minutes_of_a_misbehaving_dashboard(
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["live"]["connected"] is True
     assert diagnostics["live"]["last_error"] is None
-    assert not [r for r in caplog.records if r.exc_info and r.name.startswith("custom_comp")]
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    # The simulator may complain of a request whose connection the client dropped (a timeout
+    # mid-login); nothing else may carry a traceback, the integration's records least of all.
+    assert all(
+        r.name == "aiohttp.server" and isinstance(r.exc_info[1], ConnectionError)
+        for r in tracebacks
+        if r.exc_info
+    ), [r.getMessage() for r in tracebacks]
+    caplog.clear()  # those complaints are handled here
