@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
 from unittest.mock import AsyncMock, PropertyMock, patch
@@ -155,10 +156,21 @@ def fleet(simulator: NezhaSimulator) -> NezhaSimulator:
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Add ``entry`` to hass and set it up."""
+    """Add ``entry`` to hass and set it up, its monitors' and ``/service``'s first reads included."""
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    await first_reads(hass)
+
+
+async def first_reads(hass: HomeAssistant) -> None:
+    """Wait for the secondary first reads set-up leaves running in the background.
+
+    Not ``wait_background_tasks``: an entry's live stream is a background task that never ends.
+    """
+    if tasks := [task for task in asyncio.all_tasks() if task.get_name().startswith("nezha first")]:
+        await asyncio.wait(tasks)
+        await hass.async_block_till_done()
 
 
 async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 30) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 import json
+from typing import Any
 
 from homeassistant.const import CONF_API_TOKEN
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -19,6 +21,9 @@ from nezha_simulator import NezhaSimulator
 
 from .conftest import TOKEN, setup_entry
 from .test_generations import INVENTORY_SCOPE, SERVICE_SCOPE, entry_for
+from .test_live import quick_stream, wait_for
+
+__all__ = ["quick_stream"]  # test_live.py's short stall and reconnect times, here too
 
 
 async def test_diagnostics(
@@ -93,3 +98,49 @@ async def test_diagnostics_of_cycles_and_billing(
     text = json.dumps(diagnostics)
     for hidden in ("198.51.100.7", "Ping 1.1.1.1", entry.data[CONF_API_TOKEN]):
         assert hidden not in text
+
+
+def diagnostics_text(value: Any) -> list[str]:
+    """Every key and value of the diagnostics, as text."""
+    if isinstance(value, dict):
+        return [t for key, item in value.items() for t in (str(key), *diagnostics_text(item))]
+    if isinstance(value, list | tuple):
+        return [t for item in value for t in diagnostics_text(item)]
+    return [str(value)]
+
+
+@pytest.mark.parametrize(("generation", "login"), [("v0", False), ("v1", True), ("v2", False)])
+async def test_diagnostics_name_no_address_or_credential_after_a_failure(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    fleet: NezhaSimulator,
+    generation: str,
+    login: bool,
+) -> None:
+    """0.x token, 1.x login, 2.x access token: the dashboard goes away (refused connections);
+    nowhere in diagnostics is its host, its port, the user name, the password, a token or a
+    JWT (the stream's last error once quoted "Cannot connect to host 127.0.0.1:…")."""
+    entry = entry_for(fleet, generation, login=login, live_updates=generation != "v0")
+    await setup_entry(hass, entry)
+    url = URL(fleet.url)
+    updates = entry.runtime_data.live
+    if updates is not None:
+        await wait_for(lambda: updates.state.connected_since is not None)
+    await fleet.stop()
+    if updates is not None:
+        await wait_for(lambda: updates.state.reconnects >= 2)  # one refused connection at least
+    else:
+        await entry.runtime_data.servers.async_refresh()
+    assert not entry.runtime_data.servers.last_update_success
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    bearers = {r.authorization.split()[-1] for r in fleet.requests if r.authorization}
+    secrets = {str(url.host), str(url.port), *bearers}
+    secrets.update(str(value) for key, value in entry.data.items() if key not in ("url", "api"))
+    secrets.discard("True")  # verify_ssl
+    found = {
+        secret for text in diagnostics_text(diagnostics) for secret in secrets if secret in text
+    }
+    assert not found
+    if updates is not None:
+        assert diagnostics["live"]["last_error"] == "ClientConnectorError: Connection refused"

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.nezha.const import DOMAIN
 from nezha_simulator import NezhaSimulator
 
-from .conftest import TOKEN, poll, setup_entry
+from .conftest import TOKEN, first_reads, poll, setup_entry
 
 # A dashboard that can't be read, for the rest of a test: each way a real one (or the proxy in
 # front of it) fails. Tests clear it with ``fleet.clear_faults()``.
@@ -491,6 +491,7 @@ async def test_turning_monitors_off_removes_their_entities(
     hass.config_entries.async_update_entry(config_entry, options={"monitor_interval": 60})
     assert await hass.config_entries.async_reload(config_entry.entry_id)
     await hass.async_block_till_done()
+    await first_reads(hass)
     assert hass.states.get("binary_sensor.gpu_box_ping_1_1_1_1_reachable").state == "on"
 
 

@@ -29,7 +29,7 @@ from custom_components.nezha.const import (
 )
 from nezha_simulator import NezhaSimulator
 
-from .conftest import poll, setup_entry
+from .conftest import first_reads, poll, setup_entry
 from .test_generations import ENTRY_ID, INVENTORY_SCOPE, SERVICE_SCOPE, entry_for
 
 ALERT_RULE_SCOPE = "nezha:alertrule:read"
@@ -388,6 +388,7 @@ async def test_missing_service_scope_one_repair_issue(
     )
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
+    await first_reads(hass)
     assert issue_registry.async_get_issue(DOMAIN, f"missing_scope_{ENTRY_ID}") is None
     assert state(hass, PING_UP) == "on"
     assert float(state(hass, USAGE)) == pytest.approx(95, abs=1e-6)

@@ -34,7 +34,7 @@ from .devices import (
     is_service_or_cycle_unique_id,
     server_id_from_identifier,
 )
-from .live import NezhaLiveUpdates
+from .live import ISSUE_UPGRADE_REFUSED, NezhaLiveUpdates
 from .monitors import NezhaMonitorCoordinator
 from .services import NezhaServicesCoordinator, async_withdraw_missing_scope
 
@@ -42,7 +42,11 @@ PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
-    """Set up a Nezha dashboard from a config entry."""
+    """Set up a Nezha dashboard from a config entry.
+
+    Only the server list is awaited: monitors and ``/service`` (a request per server, seconds at
+    a thousand servers) are read in the background, and their entities appear when they answer.
+    """
     client = client_for_entry(hass, entry)
     servers = NezhaServerCoordinator(hass, entry, client)
     await servers.async_config_entry_first_refresh()
@@ -51,11 +55,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
     services: NezhaServicesCoordinator | None = None
     if entry.options.get(CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL):
         monitors = NezhaMonitorCoordinator(hass, entry, client, servers)
-        # Monitors are secondary: a failure here leaves their entities unavailable, not the entry.
-        await monitors.async_refresh()
         if isinstance(client, NezhaServicesClient):
             services = NezhaServicesCoordinator(hass, entry, client, servers)
-            await services.async_refresh()
     else:
         _async_remove_all_monitor_entities(hass, entry)
         # Nothing asks for monitors or /service now: a scope for them is no longer missing.
@@ -71,12 +72,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
         services=services,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    for secondary in (monitors, services):
+        if secondary is not None:
+            # A failure here leaves their entities unavailable, not the entry; unload cancels it.
+            entry.async_create_background_task(
+                hass, secondary.async_refresh(), f"nezha first {secondary.name} refresh"
+            )
 
     if isinstance(client, NezhaStreamingClient) and entry.options.get(
         CONF_LIVE_UPDATES, DEFAULT_LIVE_UPDATES
     ):
         entry.runtime_data.live = NezhaLiveUpdates(hass, entry, client, servers)
         entry.runtime_data.live.async_start()
+    else:
+        # No stream, so no proxy refusing it: a warning from when it was on has no cause left.
+        ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_UPGRADE_REFUSED, entry))
     return True
 
 
@@ -96,15 +106,17 @@ def _async_remove_all_monitor_entities(hass: HomeAssistant, entry: NezhaConfigEn
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
-    """Unload a config entry; its live stream is closed first, at once."""
+    """Unload a config entry: the platforms first, then, if they went, its live stream."""
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False  # still loaded: it keeps its stream
     if (live := entry.runtime_data.live) is not None:
         await live.async_stop()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
     """Withdraw the entry's repair issues when the user deletes it."""
-    for kind in ISSUE_KINDS:
+    for kind in (*ISSUE_KINDS, ISSUE_UPGRADE_REFUSED):
         ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
 
 

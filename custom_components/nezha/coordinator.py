@@ -340,6 +340,16 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         return snapshot
 
     @property
+    def auth_refused(self) -> bool:
+        """Whether the latest list read was refused for the credential or a scope (reauth is due).
+
+        Read from the latest read alone: HA keeps ``last_exception`` after a recovery.
+        """
+        return not self.last_update_success and isinstance(
+            self.last_exception, ConfigEntryAuthFailed
+        )
+
+    @property
     def poll_interval(self) -> timedelta:
         """How often the list is read while no stream feeds the coordinator (``scan_interval``)."""
         return self._poll_interval or timedelta(seconds=DEFAULT_SCAN_INTERVAL)

@@ -20,9 +20,10 @@ socket. That shapes this module:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, KeysView, Mapping
+from collections.abc import AsyncIterator, Callable, KeysView, Mapping
 from datetime import datetime
 import json
+import os
 from typing import Any, Final
 
 import aiohttp
@@ -30,7 +31,7 @@ from yarl import URL
 
 from .errors import NezhaConnectionError
 from .models import Server
-from .parsing import redact, rfc3339, unix_seconds, unsigned
+from .parsing import rfc3339, unix_seconds, unsigned
 from .transport import MAX_BODY_BYTES
 from .v1_parse import parse_server
 
@@ -114,7 +115,7 @@ class NezhaServerStream:
             except TimeoutError:
                 raise NezhaStreamError(f"no frame for {STALL_TIMEOUT:g} s") from None
             except aiohttp.ClientError as err:
-                raise NezhaStreamError(f"{type(err).__name__}: {err}") from err
+                raise NezhaStreamError(client_error_text(err)) from err
             if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                 # CLOSE, CLOSING, CLOSED, ERROR: the dashboard closes with a TCP close.
                 raise NezhaStreamError(_ended(message))
@@ -136,11 +137,11 @@ class NezhaServerStream:
 
 
 async def open_server_stream(
-    session: aiohttp.ClientSession, url: URL, authorization: str, secrets: Iterable[str] = ()
+    session: aiohttp.ClientSession, url: URL, authorization: str
 ) -> NezhaServerStream:
     """Open the stream at ``url`` with the ``Authorization`` header the REST calls send.
 
-    ``secrets`` are cut out of any message (an error of aiohttp's may quote the request).
+    No message names the address or quotes the request (see ``client_error_text``).
     """
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
@@ -156,9 +157,20 @@ async def open_server_stream(
     except TimeoutError as err:
         raise NezhaStreamError(f"no answer to the upgrade within {CONNECT_TIMEOUT:g} s") from err
     except aiohttp.ClientError as err:
-        text = redact(f"{type(err).__name__}: {err}", (authorization, *secrets))
-        raise NezhaStreamError(text) from None
+        raise NezhaStreamError(client_error_text(err)) from None
     return NezhaServerStream(socket)
+
+
+def client_error_text(err: BaseException) -> str:
+    """An aiohttp error in words that name no address, port or secret.
+
+    aiohttp's own text quotes the host and port it tried ("Cannot connect to host …"), and its
+    OS error the address; what support needs is the kind and the system's reason.
+    """
+    os_error = getattr(err, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.errno:
+        return f"{type(err).__name__}: {os.strerror(os_error.errno)}"
+    return type(err).__name__
 
 
 def fast_json_loads() -> Callable[[str | bytes], Any]:

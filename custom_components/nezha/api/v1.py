@@ -161,9 +161,7 @@ class NezhaV1Client:
         raises its ``NezhaAuthError`` without a request.
         """
         authorization = await self._credential.authorization()
-        return await open_server_stream(
-            self._session, self._stream_url, authorization, self._credential.secrets
-        )
+        return await open_server_stream(self._session, self._stream_url, authorization)
 
     async def async_get_services(self) -> ServicesSnapshot:
         """Every visible monitor's 30-day summary and every traffic cycle, in one request.

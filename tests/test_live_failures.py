@@ -1,0 +1,174 @@
+"""The live stream never dies silently: every failure but a refused credential is retried.
+
+A login entry's JWT comes due at a reconnect and that login fails (HTTP 502, a dropped
+connection, the WAF page, the real-IP header error, an SSO page), or something nobody foresaw
+is raised: the stream is down, polled around, and back by itself once the dashboard behaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import json
+import time
+from typing import Any
+
+import aiohttp
+from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.nezha import live
+from custom_components.nezha.api import NezhaConnectionError, NezhaResponseError, auth
+from nezha_simulator import NezhaSimulator
+from nezha_simulator.access_v1 import WAF_PAGE
+
+from .test_generations import entry_for
+from .test_live import WS_PATH, quick_stream, start_live, streaming, wait_for
+
+__all__ = ["quick_stream", "streaming"]  # the fixtures of test_live.py, used here too
+
+LOGIN_PATH = "/api/v1/login"
+JSON = "application/json; charset=utf-8"
+REAL_IP_MISSING = json.dumps({"error": "real ip header not found"})
+SCOPE_REFUSED = json.dumps({"error": "ApiErrorForbidden: token lacks scope nezha:inventory:read"})
+
+
+def fail_login(kind: str) -> Callable[[NezhaSimulator, int], None]:
+    """Make the next ``n`` logins fail in one of the ways a dashboard or its proxy fails."""
+
+    def apply(sim: NezhaSimulator, n: int) -> None:
+        if kind == "bad_gateway":
+            sim.fail_next(n, path=LOGIN_PATH)
+        elif kind == "dropped":
+            sim.disconnect_next(n, path=LOGIN_PATH)
+        elif kind == "waf_page":
+            sim.fail_next(n, status=403, body=WAF_PAGE, path=LOGIN_PATH)
+        elif kind == "real_ip_header":
+            sim.fail_next(n, status=200, body=REAL_IP_MISSING, content_type=JSON, path=LOGIN_PATH)
+        else:
+            sim.html_next(n, path=LOGIN_PATH)
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    "kind", ["bad_gateway", "dropped", "waf_page", "real_ip_header", "sso_page"]
+)
+async def test_failed_login_at_a_reconnect_is_retried(
+    hass: HomeAssistant,
+    streaming: NezhaSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """1.x login: the stream drops when the JWT is due, and the login it needs fails a few
+    times: the stream stays down meanwhile (polling), then comes back with a new JWT."""
+    entry = entry_for(streaming, "v1", live_updates=True)
+    updates = await start_live(hass, entry)
+    logins = sum(1 for r in streaming.requests if r.path_qs == LOGIN_PATH)
+    due = time.monotonic() + 10 * 3600.0  # past any JWT's renewal time
+    monkeypatch.setattr(auth, "monotonic", lambda: due)
+
+    fail_login(kind)(streaming, 3)
+    streaming.drop_streams()
+    await wait_for(lambda: streaming.pending_faults == 0)
+    await wait_for(lambda: updates.state.connected_since is not None)
+    assert sum(1 for r in streaming.requests if r.path_qs == LOGIN_PATH) >= logins + 4
+    assert entry.runtime_data.servers.live
+    assert not hass.config_entries.flow.async_progress_by_handler("nezha")
+
+
+async def test_unexpected_error_is_logged_once_and_retried(
+    hass: HomeAssistant,
+    streaming: NezhaSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug on the way to frames ends no task: one traceback, and the stream is tried again."""
+    entry = entry_for(streaming, "v2", live_updates=True)
+    await start_live(hass, entry)
+    updates = entry.runtime_data.live
+    assert updates is not None
+    client = entry.runtime_data.client
+    real_open = client.async_open_stream  # type: ignore[attr-defined]
+    failures = 3
+
+    async def open_stream() -> Any:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise RuntimeError("a bug")
+        return await real_open()
+
+    monkeypatch.setattr(client, "async_open_stream", open_stream)
+    streaming.drop_streams()
+    await wait_for(lambda: failures == 0)
+    await wait_for(lambda: updates.state.connected_since is not None)
+    tracebacks = [r for r in caplog.records if r.exc_info and r.name.startswith("custom_comp")]
+    assert len(tracebacks) == 1
+    assert "Unexpected error in the live updates" in tracebacks[0].getMessage()
+    assert updates.state.reconnects >= 4
+    caplog.clear()  # the traceback this test asked for is handled
+
+
+async def test_a_recovered_auth_failure_does_not_stop_the_stream(
+    hass: HomeAssistant, streaming: NezhaSimulator
+) -> None:
+    """A list read refused for a missing scope, then a good one: the stream goes on (HA keeps
+    the old exception in ``last_exception`` after the recovery)."""
+    entry = entry_for(streaming, "v2", live_updates=True)
+    updates = await start_live(hass, entry)
+    coordinator = entry.runtime_data.servers
+    streaming.stall_streams()
+    streaming.fail_next(1, status=403, body=SCOPE_REFUSED, content_type=JSON, path="/api/v1/server")
+    await coordinator.async_refresh()
+    assert coordinator.auth_refused
+    await coordinator.async_refresh()  # the scope is back
+    assert coordinator.last_update_success
+    frames = updates.state.frames_received
+    streaming.stall_streams(False)
+    await wait_for(lambda: updates.state.frames_received >= frames + 3)
+    assert updates._task is not None
+    assert not updates._task.done()
+
+
+async def test_a_refused_list_read_stops_the_stream(
+    hass: HomeAssistant, streaming: NezhaSimulator
+) -> None:
+    """The list read refused for a missing scope while frames come: the stream ends at the next
+    frame (reauth is under way) and is not opened again."""
+    entry = entry_for(streaming, "v2", live_updates=True)
+    updates = await start_live(hass, entry)
+    streaming.fail_next(1, status=403, body=SCOPE_REFUSED, content_type=JSON, path="/api/v1/server")
+    await entry.runtime_data.servers.async_refresh()
+    await wait_for(lambda: updates._task is not None and updates._task.done())
+    await wait_for(lambda: streaming.open_streams == 0)
+    assert sum(1 for r in streaming.requests if r.path_qs.startswith(WS_PATH)) == 1
+
+
+def caused(err: Exception, cause: BaseException) -> Exception:
+    """``err`` as raised ``from cause``."""
+    err.__cause__ = cause
+    return err
+
+
+ADDRESS = "203.0.113.9:8008"
+
+
+@pytest.mark.parametrize(
+    ("err", "text"),
+    [
+        (
+            caused(NezhaConnectionError(f"timed out ({ADDRESS})"), TimeoutError()),
+            "the dashboard did not answer in time",
+        ),
+        (
+            caused(NezhaConnectionError(f"to {ADDRESS}"), aiohttp.ServerDisconnectedError()),
+            "cannot connect (ServerDisconnectedError)",
+        ),
+        (NezhaConnectionError("HTTP 502 from a proxy"), "HTTP 502 from a proxy"),
+        (NezhaResponseError(f"HTTP 200: the dashboard says {ADDRESS!r}"), "NezhaResponseError"),
+        (RuntimeError(ADDRESS), "unexpected error (RuntimeError)"),
+    ],
+)
+def test_failures_are_described_without_what_they_quote(err: Exception, text: str) -> None:
+    """What diagnostics and the log say of a failure: its kind, never the address it quotes."""
+    assert live.describe(err) == text
