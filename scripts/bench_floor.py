@@ -227,6 +227,17 @@ async def add_clones(
     return pairs
 
 
+def same_state(hass: HomeAssistant, clone: Entity, original_id: str) -> bool:
+    """Whether a clone's state (value and attributes) is the original's."""
+    assert clone.entity_id is not None
+    mine, theirs = hass.states.get(clone.entity_id), hass.states.get(original_id)
+    return (
+        mine is not None
+        and theirs is not None
+        and (mine.state, mine.attributes) == (theirs.state, theirs.attributes)
+    )
+
+
 async def floor_writes(
     hass: HomeAssistant,
     pairs: list[tuple[Entity, str]],
@@ -372,6 +383,7 @@ async def poll_floor(
         await floor_writes(hass, pairs, (before, after), 1, meter)
 
     floor_counts = await count_calls([clone for clone, _ in pairs], package_dir, counted_write)
+    same = sum(same_state(hass, clone, original_id) for clone, original_id in pairs)
     start = writes()
     spans = await floor_writes(hass, pairs, (after, before), rounds, meter)
     sensors = max(sum(is_sensor(entity) for entity in originals), 1)
@@ -387,4 +399,5 @@ async def poll_floor(
         "floor_state_per_sensor": floor_counts.state / sensors,
         "callbacks_per_write": counts.callbacks / max(len(written), 1),
         "counted_writes": len(written),
+        "floor_same_states": same,
     }

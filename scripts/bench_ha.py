@@ -302,6 +302,7 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
     add("changed poll: state writes", "{:.0f}", "changed_writes")
     add("floor: HA's loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("floor"))
     add("floor: state writes", "{:.0f}", "floor_writes")
+    add("floor: states identical to the poll's", "{:.0f}", "floor_same_states")
     lines.append(("changed poll / floor (medians)", *(ratio(rows[name]) for name in names)))
     add("SensorEntity.state per written sensor", "{:.2f}", "state_per_sensor")
     add("  the same, floor", "{:.2f}", "floor_state_per_sensor")
