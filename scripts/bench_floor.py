@@ -285,16 +285,19 @@ async def count_calls(
     their first call), so the counted poll runs only a few times slower than a timed one.
 
     A callback is a call made by the integration's own code (``package_dir``) or by HA's
-    ``update_coordinator`` into a method of one of ``entities``, not from another of them: the
-    coordinators waking an entity, however the integration routes it. Home Assistant reading an
-    entity's properties while writing its state is not one.
+    ``update_coordinator`` or its job runner (``core``: the dispatcher and the event bus call
+    through it) into a method of one of ``entities``, not from another of them: the coordinators
+    waking an entity, however the integration routes it (fewer callbacks than writes would mean a
+    route this misses). Home Assistant reading an entity's properties while writing its state is
+    not one.
     """
+    from homeassistant import core
     from homeassistant.components.sensor import SensorEntity
     from homeassistant.helpers import update_coordinator
 
     state_code = SensorEntity.state.fget.__code__  # type: ignore[attr-defined]
     ids = {id(entity) for entity in entities}
-    callers = (package_dir, update_coordinator.__file__)
+    callers = (package_dir, update_coordinator.__file__, core.__file__)
     counts = CallCounts()
     monitoring = sys.monitoring
     tool, start = monitoring.PROFILER_ID, monitoring.events.PY_START
