@@ -12,19 +12,32 @@ thread's CPU time while the poll runs, state writes and their listeners included
 ``ceil(servers / concurrency) x latency``, the integration's own memory per server (tracemalloc:
 what a servers poll and a monitor round allocate and keep, from the client and the coordinators)
 and the process's RSS (printed only: read after the tracemalloc snapshot, Home Assistant included).
+Loop CPU is printed with the garbage collector's time taken out (``gc.callbacks``), median beside
+mean, and that time apart, with the full collections per 100 changed polls: a full collection of
+Home Assistant's heap takes up to seconds and lands in some polls only, which moves a median.
+
+Then, in the same process (bench_floor.py): one more changed poll, counted (``SensorEntity.state``
+evaluations per written sensor, entity callbacks per write, with ``sys.monitoring``; nothing in the
+integration is patched), and Home Assistant's floor for it: bare clones of the entities that poll
+wrote (plain sensors and binary sensors, with their descriptions, devices and ``_attr_*``), added to
+the entry's platforms and written with ``async_write_ha_state`` with the states the poll wrote. A
+changed poll's loop CPU over the floor's is what the integration costs beyond Home Assistant's
+own write path. Also counted: the memory blocks the integration's code keeps from one poll.
 
 Then this checkout alone, live (``push:`` rows): the same fleet shown as a 2.x dashboard that
 streams a frame every ``--frame-ms`` (2 s, as real dashboards do) with every value of every server
 changed before each frame (the worst case: real agents report every ~3 s, so many frames repeat),
 and ``scan_interval`` = ``--push-scan`` (30 s, the default), for ``--push-windows`` windows. Timed:
 a frame's decoding and comparison (CPU per frame, and as a share of one core), all loop CPU per
-frame (entity updates included), and state writes per window beside a changed poll's.
+frame (entity updates included) on average and for the worst frame, and state writes per window
+beside a changed poll's; the window's loop CPU over the floor of the writes it made.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from functools import partial
 import json
 import math
 from pathlib import Path
@@ -37,7 +50,9 @@ import tracemalloc
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
-from bench_push import measure_push  # beside this file (scripts/ is first on sys.path)
+# Beside this file (scripts/ is first on sys.path).
+from bench_floor import GcMeter, kept_blocks, median_mean, poll_floor
+from bench_push import measure_push
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BASELINE = ROOT / ".develop" / "bench-baseline"
@@ -131,32 +146,40 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
             for kind in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED):
                 hass.bus.async_listen(kind, count, event_filter=every)
             servers, monitors = entry.runtime_data.servers, entry.runtime_data.monitors
+            meter = GcMeter()
+            meter.install()
             if args.push:
-                result |= await measure_push(hass, entry, args, lambda: writes)
+                result |= await measure_push(hass, entry, args, lambda: writes, meter)
                 await hass.config_entries.async_unload(entry.entry_id)
                 return result
 
-            async def measure(refresh: Any) -> tuple[float, int, float, float]:
-                """Loop CPU, writes, wall time and simulator CPU of one refresh."""
+            async def measure(refresh: Any) -> tuple[float, int, float, float, float]:
+                """Loop CPU (GC apart), writes, wall time, simulator CPU, GC of one refresh."""
                 nonlocal writes
                 sim_before = (await control(args.control, "/stats", "GET"))["cpu_s"]
                 writes = 0
-                cpu, wall = time.thread_time(), time.perf_counter()
+                mark, wall = meter.mark(), time.perf_counter()
                 await refresh()
                 await hass.async_block_till_done()
-                cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+                span, wall = meter.since(mark), time.perf_counter() - wall
                 sim = (await control(args.control, "/stats", "GET"))["cpu_s"] - sim_before
-                return cpu, writes, wall, sim
+                return span.cpu, writes, wall, sim, span.gc
 
             await servers.async_refresh()  # settle: the first poll after set-up
             await hass.async_block_till_done()
             for name, prepare in (("unchanged", None), ("changed", "/change")):
                 rows = []
+                full = meter.full
                 for _ in range(args.polls):
                     if prepare:
                         await control(args.control, prepare)
                     rows.append(await measure(servers.async_refresh))
-                result[f"{name}_cpu_ms"] = statistics.median(r[0] for r in rows) * 1e3
+                cpu, cpu_mean = median_mean(r[0] for r in rows)
+                collected, collected_mean = median_mean(r[4] for r in rows)
+                result[f"{name}_cpu_ms"], result[f"{name}_cpu_mean_ms"] = cpu * 1e3, cpu_mean * 1e3
+                result[f"{name}_gc_ms"] = collected * 1e3
+                result[f"{name}_gc_mean_ms"] = collected_mean * 1e3
+                result[f"{name}_full_gc_per_100"] = (meter.full - full) * 100 / args.polls
                 result[f"{name}_writes"] = statistics.median(r[1] for r in rows)
                 result[f"{name}_sim_cpu_ms"] = statistics.median(r[3] for r in rows) * 1e3
             rounds = []
@@ -191,6 +214,25 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
             )
             result["kib_per_server"] = kept / 1024 / args.servers
             result["rss_mib"] = rss_mib()
+
+            async def poll(change: bool) -> None:
+                if change:
+                    await control(args.control, "/change")
+                await servers.async_refresh()
+                await hass.async_block_till_done()
+
+            for name, change in (("unchanged", False), ("changed", True)):
+                result[f"{name}_kept_blocks"] = await kept_blocks(nezha_dir, partial(poll, change))
+            # Last (its clones stay on the entry's platforms): HA's own cost for the same writes.
+            result |= await poll_floor(
+                hass,
+                entry,
+                nezha_dir,
+                poll=partial(poll, True),
+                writes=lambda: writes,
+                rounds=args.polls,
+                meter=meter,
+            )
             await hass.config_entries.async_unload(entry.entry_id)
     return result
 
@@ -232,6 +274,11 @@ def run_worker(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def cpu(kind: str) -> tuple[str, str]:
+    """The keys of a kind's loop CPU, median and mean (GC apart)."""
+    return f"{kind}_cpu_ms", f"{kind}_cpu_mean_ms"
+
+
 def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[str, int]) -> None:
     """One fleet's figures, baseline and now side by side."""
     names = [name for name in rows if name != "push"]
@@ -241,13 +288,32 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
     )
     lines: list[tuple[str, ...]] = [("", *names)]
 
-    def add(label: str, fmt: str, key: str) -> None:
-        lines.append((label, *(fmt.format(rows[name][key]) for name in names)))
+    def add(label: str, fmt: str, *keys: str) -> None:
+        lines.append((label, *(fmt.format(*(rows[name][k] for k in keys)) for name in names)))
 
-    add("unchanged poll: loop CPU ms", "{:.1f}", "unchanged_cpu_ms")
+    def ratio(row: dict[str, Any]) -> str:
+        return f"{row['changed_cpu_ms'] / row['floor_cpu_ms']:.2f}x"
+
+    add("unchanged poll: loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("unchanged"))
     add("unchanged poll: state writes", "{:.0f}", "unchanged_writes")
-    add("changed poll: loop CPU ms", "{:.1f}", "changed_cpu_ms")
+    add("changed poll: loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("changed"))
+    add(
+        "changed poll: GC ms, median / mean",
+        "{:.1f} / {:.1f}",
+        "changed_gc_ms",
+        "changed_gc_mean_ms",
+    )
+    add("changed poll: full GC collections per 100", "{:.0f}", "changed_full_gc_per_100")
     add("changed poll: state writes", "{:.0f}", "changed_writes")
+    add("floor: HA's loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("floor"))
+    add("floor: state writes", "{:.0f}", "floor_writes")
+    add("floor: states identical to the poll's", "{:.0f}", "floor_same_states")
+    lines.append(("changed poll / floor (medians)", *(ratio(rows[name]) for name in names)))
+    add("SensorEntity.state per written sensor", "{:.2f}", "state_per_sensor")
+    add("  the same, floor", "{:.2f}", "floor_state_per_sensor")
+    add("entity callbacks per changed poll / writes", "{:.2f}", "callbacks_per_write")
+    add("kept blocks (integration's): unchanged poll", "{:.0f}", "unchanged_kept_blocks")
+    add("kept blocks (integration's): changed poll", "{:.0f}", "changed_kept_blocks")
     add("monitor round: wall s", "{:.2f}", "round_wall_s")
     floors = []
     for name in names:
@@ -272,6 +338,18 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
         push_row("push: frame parse + compare ms", f"{push['push_parse_compare_ms']:.1f}")
         push_row("push: parse + compare, % of one core", f"{push['push_core_percent']:.2f}")
         push_row("push: loop CPU ms per frame (all)", f"{push['push_loop_cpu_ms']:.1f}")
+        push_row("push: worst frame, loop CPU ms", f"{push['push_worst_frame_ms']:.1f}")
+        push_row("push: GC ms per scan_interval", f"{push['push_gc_ms_per_window']:.0f}")
+        push_row("push: full GC per scan_interval", f"{push['push_full_gc_per_window']:.2f}")
+        push_row("push: loop CPU ms per scan_interval", f"{push['push_window_cpu_ms']:.0f}")
+        push_row(
+            "push: floor ms for its writes, median / mean",
+            f"{push['push_floor_ms']:.0f} / {push['push_floor_mean_ms']:.0f}",
+        )
+        push_row(
+            "push: window / floor",
+            f"{push['push_window_cpu_ms'] / push['push_floor_ms']:.2f}x",
+        )
         push_row(
             "push: state writes per scan_interval",
             f"{push['push_writes_per_window']:.0f}",
@@ -339,7 +417,7 @@ def parse_args() -> argparse.Namespace:
     add = parser.add_argument
     add("--servers", default="10,100,1000", help="fleet sizes, comma-separated (10,100,1000)")
     add("--latency", type=float, default=20.0, help="ms the dashboard waits per request (20)")
-    add("--polls", type=int, default=5, help="details polls measured per kind (5)")
+    add("--polls", type=int, default=10, help="details polls measured per kind (10)")
     add("--rounds", type=int, default=2, help="monitor rounds measured (2)")
     add("--points", type=int, default=1440, help="points per monitor series (1440: 24 h)")
     add("--baseline", default="0186942", help="the baseline commit (0186942)")

@@ -2,6 +2,8 @@
 
 Imported by ``bench_ha.py --worker --push`` once Home Assistant runs with a 2.x entry whose stream
 is up; the bench server streams a frame every ``--frame-ms`` with every value changed before each.
+Then Home Assistant's floor for the same window (bench_floor.py): bare clones of the entities the
+measured windows wrote, writing the states they showed before and after them.
 """
 
 from __future__ import annotations
@@ -12,16 +14,28 @@ from collections.abc import Callable
 import time
 from typing import Any
 
+from bench_floor import (
+    GcMeter,
+    add_clones,
+    capture,
+    entry_entities,
+    floor_writes,
+    median_mean,
+    reported,
+    written_since,
+)
+
 
 async def measure_push(
-    hass: Any, entry: Any, args: argparse.Namespace, writes: Callable[[], int]
+    hass: Any, entry: Any, args: argparse.Namespace, writes: Callable[[], int], meter: GcMeter
 ) -> dict[str, Any]:
     """Loop CPU and state writes while the stream sends a frame every ``args.frame_ms``.
 
     Every value of every server changes before each frame (bench_server.py), so each frame makes
     every server's entities due; they are told at most once per ``scan_interval`` window. Timed
     apart: decoding a frame (JSON and models) and comparing it with the data held, i.e.
-    ``decode_frame`` plus ``async_apply_frame`` less the entity updates it calls.
+    ``decode_frame`` plus ``async_apply_frame`` less the entity updates it calls. A frame's loop
+    CPU is all of it from the frame's decoding to the next's (GC apart): the worst is the stall.
     """
     from custom_components.nezha.api import stream as stream_module
 
@@ -34,8 +48,14 @@ async def measure_push(
         coordinator.async_update_listeners,
     )
 
+    frames_cpu: list[float] = []
+    frame_mark: tuple[float, float, int] | None = None
+
     def timed_decode(data: Any) -> Any:
-        nonlocal decode_cpu
+        nonlocal decode_cpu, frame_mark
+        if frame_mark is not None:
+            frames_cpu.append(meter.since(frame_mark).cpu)
+        frame_mark = meter.mark()
         start = time.thread_time()
         try:
             return decode(data)
@@ -64,21 +84,45 @@ async def measure_push(
             raise SystemExit("bench: the stream did not connect")
         await asyncio.sleep(0.05)
     await asyncio.sleep(args.push_scan)  # a first window, with the set-up's writes in it
+    entities = entry_entities(hass, entry)
+    before = capture(entities)
+    at = reported(hass, before)
     stream_module.decode_frame = timed_decode
     coordinator.async_apply_frame = timed_apply
     coordinator.async_update_listeners = timed_listeners
     frames_before, writes_before = live.state.frames_received, writes()
-    cpu, wall = time.thread_time(), time.perf_counter()
+    mark, wall = meter.mark(), time.perf_counter()
     await asyncio.sleep(args.push_scan * args.push_windows)
-    cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    span, wall = meter.since(mark), time.perf_counter() - wall
+    if frame_mark is not None:
+        frames_cpu.append(meter.since(frame_mark).cpu)
     frames = live.state.frames_received - frames_before
     stream_module.decode_frame = decode
     windows = wall / args.push_scan
+    window_writes = (writes() - writes_before) / windows
     parse_compare_ms = (decode_cpu + apply_cpu - listeners_cpu) * 1e3 / max(frames, 1)
+
+    # The floor: the entities these windows wrote, as bare clones writing the same states. Only
+    # the writes are timed (no await in them, so no frame lands inside).
+    written = set(written_since(hass, at))
+    originals = [entity for entity in entities if entity.entity_id in written]
+    pairs = await add_clones(hass, entry, originals, before)
+    await hass.async_block_till_done()
+    shown = (before, capture(originals))
+    floor = await floor_writes(hass, pairs, shown, args.polls, meter, settle=False)
+    floor_write, floor_mean = median_mean(one.cpu for one in floor)
+    floor_window = floor_write * window_writes / max(len(pairs), 1)
     return {
         "push_frames": frames,
         "push_parse_compare_ms": parse_compare_ms,
         "push_core_percent": parse_compare_ms / args.frame_ms * 100,
-        "push_loop_cpu_ms": cpu * 1e3 / max(frames, 1),
-        "push_writes_per_window": (writes() - writes_before) / windows,
+        "push_loop_cpu_ms": span.cpu * 1e3 / max(frames, 1),
+        "push_worst_frame_ms": max(frames_cpu, default=0.0) * 1e3,
+        "push_gc_ms_per_window": span.gc * 1e3 / windows,
+        "push_full_gc_per_window": span.full / windows,
+        "push_writes_per_window": window_writes,
+        "push_window_cpu_ms": span.cpu * 1e3 / windows,
+        "push_floor_ms": floor_window * 1e3,
+        "push_floor_mean_ms": floor_mean * window_writes / max(len(pairs), 1) * 1e3,
+        "push_floor_writes": len(pairs),
     }
