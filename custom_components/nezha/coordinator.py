@@ -243,7 +243,16 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
 
     @override
     async def _async_update_data(self) -> ServersData:
-        snapshot = await self._async_fetch()
+        try:
+            snapshot = await self._async_fetch()
+        except UpdateFailed as err:
+            if not self.live or self.data is None:
+                raise
+            # The stream shows every server now: a failed list read takes nothing away (no
+            # unavailable between two frames). It is retried every ``scan_interval``.
+            _LOGGER.debug("%s: the server list failed while live: %s", self.config_entry.title, err)
+            self._set_changed(())
+            return self.data
         previous = self.data
         previous_servers = previous.servers if previous else {}
         previous_absent = previous.absent if previous else self._registry_absent
@@ -378,10 +387,11 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         fails (it is retried meanwhile); not when the dashboard refused the credential.
         """
         data = self.data
-        if data is None or isinstance(
-            self.last_exception, ConfigEntryAuthFailed | ConfigEntryError
+        if data is None or (
+            not self.last_update_success
+            and isinstance(self.last_exception, ConfigEntryAuthFailed | ConfigEntryError)
         ):
-            return
+            return  # refused now (HA keeps ``last_exception`` after a recovery: not then)
         revived = not self.last_update_success
         self.data, tell = apply_frame(
             data,
