@@ -13,16 +13,18 @@ import time
 from typing import Any
 
 import aiohttp
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 import pytest
 
 from custom_components.nezha import live
 from custom_components.nezha.api import NezhaConnectionError, NezhaResponseError, auth
+from custom_components.nezha.const import SERVER_LIST_REFRESH
 from nezha_simulator import NezhaSimulator
 from nezha_simulator.access_v1 import WAF_PAGE
 
 from .test_generations import entry_for
-from .test_live import WS_PATH, quick_stream, start_live, streaming, wait_for
+from .test_live import CPU, WS_PATH, quick_stream, start_live, streaming, wait_for
 
 __all__ = ["quick_stream", "streaming"]  # the fixtures of test_live.py, used here too
 
@@ -113,8 +115,8 @@ async def test_a_recovered_auth_failure_does_not_stop_the_stream(
     hass: HomeAssistant, streaming: NezhaSimulator
 ) -> None:
     """A list read refused for a missing scope, then a good one: the stream goes on (HA keeps
-    the old exception in ``last_exception`` after the recovery)."""
-    entry = entry_for(streaming, "v2", live_updates=True)
+    the old exception in ``last_exception`` after the recovery), and its frames still count."""
+    entry = entry_for(streaming, "v2", live_updates=True, scan_interval=1)
     updates = await start_live(hass, entry)
     coordinator = entry.runtime_data.servers
     streaming.stall_streams()
@@ -128,6 +130,55 @@ async def test_a_recovered_auth_failure_does_not_stop_the_stream(
     await wait_for(lambda: updates.state.frames_received >= frames + 3)
     assert updates._task is not None
     assert not updates._task.done()
+    streaming.set_status(1, cpu=12.0)  # and the frames still reach the entities
+    await wait_for(lambda: hass.states.get(CPU).state == "12.0")
+
+
+async def test_a_list_failing_while_frames_come_takes_nothing_away(
+    hass: HomeAssistant, streaming: NezhaSimulator
+) -> None:
+    """The list read fails again and again while the stream works: no entity turns
+    unavailable between two frames (no false "back online"), and the list is retried every
+    ``scan_interval`` until it answers."""
+    entry = entry_for(streaming, "v2", live_updates=True, scan_interval=1)
+    await start_live(hass, entry)
+    coordinator = entry.runtime_data.servers
+    written: list[str] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        if (new := event.data["new_state"]) is not None and new.entity_id.startswith(
+            ("sensor.", "binary_sensor.")
+        ):
+            written.append(new.state)
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    streaming.fail_next(5, path="/api/v1/server")
+    for _ in range(5):
+        await coordinator.async_refresh()
+        assert coordinator.update_interval == coordinator.poll_interval  # retried soon
+    streaming.set_status(1, cpu=12.0)
+    await wait_for(lambda: hass.states.get(CPU).state == "12.0")
+    assert STATE_UNAVAILABLE not in written
+    await coordinator.async_refresh()  # the list answers again: read every few minutes
+    assert coordinator.update_interval == SERVER_LIST_REFRESH
+
+
+async def test_a_refusal_that_ends_the_stream_leaves_the_entry_polling(
+    hass: HomeAssistant, streaming: NezhaSimulator
+) -> None:
+    """A refused list read ends the stream: the coordinator polls at ``scan_interval`` again
+    (not every five minutes) and diagnostics say the stream is down and why."""
+    entry = entry_for(streaming, "v2", live_updates=True)
+    updates = await start_live(hass, entry)
+    coordinator = entry.runtime_data.servers
+    streaming.fail_next(1, status=403, body=SCOPE_REFUSED, content_type=JSON, path="/api/v1/server")
+    await coordinator.async_refresh()
+    await wait_for(lambda: updates._task is not None and updates._task.done())
+    assert not coordinator.live
+    assert coordinator.update_interval == coordinator.poll_interval
+    assert updates.state.as_dict()["connected"] is False
+    assert updates.state.last_error == live.CREDENTIAL_REFUSED
 
 
 async def test_a_refused_list_read_stops_the_stream(

@@ -214,6 +214,8 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """The dashboard's clock of the last frame applied to each server, while live."""
         self._list_ok = False
         """Whether the last list read succeeded (frames may make entities available before)."""
+        self._last_frame_at: datetime | None = None
+        """When (HA's clock) the last frame was applied: a failed list read soon after it is held."""
 
     @override
     async def _async_setup(self) -> None:
@@ -243,7 +245,19 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
 
     @override
     async def _async_update_data(self) -> ServersData:
-        snapshot = await self._async_fetch()
+        try:
+            snapshot = await self._async_fetch()
+        except UpdateFailed as err:
+            if not self._frames_current():
+                raise
+            # A frame showed every server moments ago: a failed list read takes nothing away (no
+            # unavailable between two frames, none for the seconds a restarting dashboard
+            # refuses connections). It is retried every ``scan_interval``.
+            _LOGGER.debug(
+                "%s: the server list failed after a frame: %s", self.config_entry.title, err
+            )
+            self._set_changed(())
+            return self.data
         previous = self.data
         previous_servers = previous.servers if previous else {}
         previous_absent = previous.absent if previous else self._registry_absent
@@ -339,6 +353,14 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             )
         return snapshot
 
+    def _frames_current(self) -> bool:
+        """Whether a frame came within ``online_threshold`` (it says more than a failed read)."""
+        return (
+            self.data is not None
+            and self._last_frame_at is not None
+            and dt_util.utcnow() - self._last_frame_at < self.online_threshold
+        )
+
     @property
     def auth_refused(self) -> bool:
         """Whether the latest list read was refused for the credential or a scope (reauth is due).
@@ -365,7 +387,11 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         if not live:
             self.update_interval = self._poll_interval
             self._frame_clock.clear()  # only the list speaks now
-        elif self._list_ok:
+            return
+        # A new connection's first frame is compared whole: what happened while it was down
+        # (an agent back after a dashboard restart) is written at once, not a window later.
+        self._told.clear()
+        if self._list_ok:
             # Replace the poll already scheduled: its changes would be told outside the window.
             self.update_interval = SERVER_LIST_REFRESH
             self._schedule_refresh()
@@ -378,11 +404,13 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         fails (it is retried meanwhile); not when the dashboard refused the credential.
         """
         data = self.data
-        if data is None or isinstance(
-            self.last_exception, ConfigEntryAuthFailed | ConfigEntryError
+        if data is None or (
+            not self.last_update_success
+            and isinstance(self.last_exception, ConfigEntryAuthFailed | ConfigEntryError)
         ):
-            return
+            return  # refused now (HA keeps ``last_exception`` after a recovery: not then)
         revived = not self.last_update_success
+        self._last_frame_at = dt_util.utcnow()
         self.data, tell = apply_frame(
             data,
             frame,

@@ -52,6 +52,8 @@ RECONNECT_MAX: Final = 300.0
 (entries of one HA restarting together, or of many hosts, do not knock at once)."""
 STABLE_AFTER: Final = 60.0
 """Seconds a connection must have delivered frames for the next drop to start again at 1 s."""
+CREDENTIAL_REFUSED: Final = "credential refused: waiting for reauthentication"
+"""``last_error`` once a refused credential ended the stream (it is not tried until the user acts)."""
 ISSUE_UPGRADE_REFUSED: Final = "live_updates_refused"
 """Repair issue: something between HA and the dashboard answers the upgrade with HTTP 400."""
 UPGRADE_DROPPED_STATUS: Final = 400
@@ -144,6 +146,17 @@ class NezhaLiveUpdates:
         self._coordinator.async_set_live(False)
 
     async def _run(self) -> None:
+        try:
+            await self._run_until_refused()
+        finally:
+            # Ended by a refused credential (or cancelled by unload): nothing feeds the
+            # coordinator any more, so it polls at ``scan_interval`` and diagnostics say why.
+            self.state.connected_since = None
+            if self._coordinator.auth_refused:
+                self.state.last_error = CREDENTIAL_REFUSED
+            self._coordinator.async_set_live(False)
+
+    async def _run_until_refused(self) -> None:
         attempt = 0
         while True:
             started = self._hass.loop.time()
