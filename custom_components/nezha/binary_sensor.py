@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import NezhaConfigEntry
+    from .data import NezhaConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -86,12 +86,12 @@ class NezhaOnlineBinarySensor(NezhaServerEntity, BinarySensorEntity):
     @property
     @override
     def is_on(self) -> bool | None:
-        """Whether the last report is within the online threshold (see ``server_data``)."""
+        """Whether the last report is within the online threshold (see ``state``)."""
         return self.coordinator.is_online(self.server)
 
 
 class NezhaServersOfflineBinarySensor(NezhaDashboardEntity, BinarySensorEntity):
-    """On when any server that has reported is offline (see ``server_data``: a new agent and a
+    """On when any server that has reported is offline (see ``state``: a new agent and a
     dashboard restart's few seconds of never-seen servers are no outage)."""
 
     @property

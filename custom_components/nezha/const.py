@@ -77,3 +77,6 @@ CYCLE_ENTITY_KEYS: Final = (
     "transfer_cycle_end",
 )
 """The sensors each traffic cycle has on each server's device it covers."""
+
+SERVICE_SCOPE: Final = "nezha:service:read"
+"""The access-token scope ``/service`` and the ping monitors need (named in the repair issue)."""

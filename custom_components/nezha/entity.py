@@ -2,7 +2,7 @@
 
 Each writes its state after a poll only when what it shows (availability, state, attributes)
 differs from what it last wrote, and hears only of the polls that changed its server (see
-dispatch.py): a poll where nothing changed writes nothing. Home Assistant's own writes (when the
+coordinator/base.py): a poll where nothing changed writes nothing. Home Assistant's own writes (when the
 entity is added, when the user changes it in the registry) go through as always.
 """
 
@@ -20,21 +20,22 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .coordinator import NezhaServerCoordinator
-from .devices import (
+from .coordinator import NezhaMonitorCoordinator, NezhaServerCoordinator
+from .data import NezhaConfigEntry
+from .registry import (
     dashboard_device_info,
     dashboard_unique_id,
     monitor_unique_id,
     server_device_info,
     server_unique_id,
 )
-from .monitors import NezhaMonitorCoordinator, current_point
+from .state import current_point
 
 if TYPE_CHECKING:
     from homeassistant.helpers.typing import StateType
 
     from .api import Monitor, MonitorPoint, Server
-    from .monitors import ServerMonitors
+    from .state import ServerMonitors
 
 MAX_MAGNITUDE = 1e30
 """Numbers beyond this are no measurement (a byte count is below 2**64 ≈ 1.8e19), and a unit
@@ -182,10 +183,10 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
     ) -> None:
         """Attach the entity to the server's device; it hears of the polls that change it."""
         super().__init__(coordinator, context=server.id)
-        entry = coordinator.config_entry
+        entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
-        self._attr_unique_id = server_unique_id(entry, server.id, description.key)
+        self._attr_unique_id = server_unique_id(entry.entry_id, server.id, description.key)
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
         )
@@ -219,11 +220,13 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
     ) -> None:
         """Attach the entity to the server's device; the monitor's name goes into the entity name."""
         super().__init__(coordinator, context=server.id)
-        entry = coordinator.config_entry
+        entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
         self.monitor_id = monitor.id
-        self._attr_unique_id = monitor_unique_id(entry, server.id, monitor.id, description.key)
+        self._attr_unique_id = monitor_unique_id(
+            entry.entry_id, server.id, monitor.id, description.key
+        )
         self._attr_translation_placeholders = {"monitor": monitor.name}
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
@@ -282,5 +285,5 @@ class NezhaDashboardEntity(NezhaEntity[NezhaServerCoordinator]):
         super().__init__(coordinator)
         entry = coordinator.config_entry
         self.entity_description = description
-        self._attr_unique_id = dashboard_unique_id(entry, description.key)
-        self._attr_device_info = dashboard_device_info(entry)
+        self._attr_unique_id = dashboard_unique_id(entry.entry_id, description.key)
+        self._attr_device_info = dashboard_device_info(entry.entry_id)

@@ -52,8 +52,8 @@ if TYPE_CHECKING:
     from homeassistant.helpers.typing import StateType
 
     from .api import Server
-    from .coordinator import NezhaConfigEntry
-    from .server_data import ServersData
+    from .data import NezhaConfigEntry
+    from .state import ServersData
 
 PARALLEL_UPDATES = 0
 

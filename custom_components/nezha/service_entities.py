@@ -27,14 +27,15 @@ from homeassistant.const import PERCENTAGE, UnitOfInformation, UnitOfTime
 from homeassistant.util import dt as dt_util
 
 from .api import parse_billing
-from .devices import (
+from .coordinator import NezhaServicesCoordinator
+from .data import NezhaConfigEntry
+from .entity import NezhaEntity, NezhaServerEntity, NezhaServerEntityDescription, storable
+from .registry import (
     cycle_unique_id,
     dashboard_device_info,
     server_device_info,
     service_unique_id,
 )
-from .entity import NezhaEntity, NezhaServerEntity, NezhaServerEntityDescription, storable
-from .services import NezhaServicesCoordinator
 
 if TYPE_CHECKING:
     from homeassistant.helpers.typing import StateType
@@ -192,11 +193,13 @@ class NezhaCycleEntity(NezhaEntity[NezhaServicesCoordinator]):
     ) -> None:
         """Name the entity after the alert rule; it hears of the polls that change its server."""
         super().__init__(coordinator, context=server.id)
-        entry = coordinator.config_entry
+        entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
         self.rule_id = cycle.rule_id
-        self._attr_unique_id = cycle_unique_id(entry, server.id, cycle.rule_id, description.key)
+        self._attr_unique_id = cycle_unique_id(
+            entry.entry_id, server.id, cycle.rule_id, description.key
+        )
         self._attr_translation_placeholders = {"rule": cycle.name}
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
@@ -275,9 +278,9 @@ class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
         entry = coordinator.config_entry
         self.entity_description = description
         self.monitor_id = stats.id
-        self._attr_unique_id = service_unique_id(entry, stats.id, description.key)
+        self._attr_unique_id = service_unique_id(entry.entry_id, stats.id, description.key)
         self._attr_translation_placeholders = {"monitor": stats.name}
-        self._attr_device_info = dashboard_device_info(entry)
+        self._attr_device_info = dashboard_device_info(entry.entry_id)
 
     @override
     def current_placeholders(self) -> dict[str, str]:

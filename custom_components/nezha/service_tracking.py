@@ -19,10 +19,11 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .api import Server, ServiceStats, TrafficCycle
-    from .coordinator import NezhaConfigEntry
+    from .coordinator import NezhaServicesCoordinator
+    from .data import NezhaConfigEntry
     from .entity import NezhaEntity
     from .service_entities import NezhaCycleSensorEntityDescription
-    from .services import CycleKey, NezhaServicesCoordinator
+    from .state import CycleKey
 
 
 @callback

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .api import Monitor, Server
-    from .coordinator import NezhaConfigEntry, NezhaServerCoordinator
+    from .coordinator import NezhaServerCoordinator
+    from .data import NezhaConfigEntry
     from .entity import NezhaMonitorEntity, NezhaServerEntity, NezhaServerEntityDescription
 
 
