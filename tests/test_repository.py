@@ -23,7 +23,7 @@ from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
 
-from custom_components.nezha import binary_sensor, repair_issues, sensor, service_entities
+from custom_components.nezha import binary_sensor, repair_issues, sensor
 
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "nezha"
@@ -275,15 +275,15 @@ def entity_descriptions() -> dict[
             *sensor.SERVER_SENSORS,
             *sensor.DASHBOARD_SENSORS,
             sensor.MONITOR_LATENCY,
-            *service_entities.CYCLE_SENSORS,
-            *service_entities.SERVICE_SENSORS,
-            service_entities.BILLING_EXPIRY,
+            *sensor.CYCLE_SENSORS,
+            *sensor.SERVICE_SENSORS,
+            sensor.BILLING_EXPIRY,
         ],
         "binary_sensor": [
             binary_sensor.ONLINE,
             binary_sensor.SERVERS_OFFLINE,
             binary_sensor.MONITOR_REACHABLE,
-            service_entities.SERVICE_UP,
+            binary_sensor.SERVICE_UP,
         ],
     }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, override
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -18,10 +18,13 @@ from .entity import (
     NezhaMonitorEntity,
     NezhaServerEntity,
     NezhaServerEntityDescription,
+    NezhaServiceEntity,
 )
-from .service_entities import SERVICE_UP, NezhaServiceUpBinarySensor
-from .service_tracking import async_track_service_entities
-from .tracking import async_track_monitor_entities, async_track_server_entities
+from .entity_tracking import (
+    async_track_monitor_entities,
+    async_track_server_entities,
+    async_track_service_entities,
+)
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -56,6 +59,14 @@ SERVERS_OFFLINE = BinarySensorEntityDescription(
 MONITOR_REACHABLE = BinarySensorEntityDescription(
     key=MONITOR_ENTITY_KEYS[Platform.BINARY_SENSOR],
     translation_key=MONITOR_ENTITY_KEYS[Platform.BINARY_SENSOR],
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+)
+
+
+# "Up"/"Down" come from the translated states.
+SERVICE_UP = BinarySensorEntityDescription(
+    key="service_up",
+    translation_key="service_up",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
 )
 
@@ -110,3 +121,20 @@ class NezhaMonitorReachableBinarySensor(NezhaMonitorEntity, BinarySensorEntity):
         """Unknown when there is no current point."""
         point = self.current_point
         return None if point is None else point.latency_ms > 0
+
+
+class NezhaServiceUpBinarySensor(NezhaServiceEntity, BinarySensorEntity):
+    """On when most of the monitor's last 30 checks passed."""
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """``current_up`` > ``current_down``; unknown when the dashboard sent neither."""
+        up, down = self.stats.current_up, self.stats.current_down
+        return None if up is None or down is None else up > down
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The counts the state is judged by."""
+        return {"current_up": self.stats.current_up, "current_down": self.stats.current_down}

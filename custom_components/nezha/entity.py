@@ -1,4 +1,4 @@
-"""Base entities: one for a server's device, one for its ping monitors, one for the dashboard.
+"""Base entities: a server's, a ping monitor's, the dashboard's, a traffic cycle's, a ``/service`` monitor's.
 
 Each writes its state after a poll only when what it shows (availability, state, attributes)
 differs from what it last wrote, and hears only of the polls that changed its server (see
@@ -20,21 +20,23 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .coordinator import NezhaMonitorCoordinator, NezhaServerCoordinator
+from .coordinator import NezhaMonitorCoordinator, NezhaServerCoordinator, NezhaServicesCoordinator
 from .data import NezhaConfigEntry
 from .registry import (
+    cycle_unique_id,
     dashboard_device_info,
     dashboard_unique_id,
     monitor_unique_id,
     server_device_info,
     server_unique_id,
+    service_unique_id,
 )
 from .state import current_point
 
 if TYPE_CHECKING:
     from homeassistant.helpers.typing import StateType
 
-    from .api import Monitor, MonitorPoint, Server
+    from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, TrafficCycle
     from .state import ServerMonitors
 
 MAX_MAGNITUDE = 1e30
@@ -66,6 +68,14 @@ class NezhaServerEntityDescription(EntityDescription):
     """Whether the server has this entity; once true, it is kept (a GPU, temperatures)."""
     requires_online: bool = True
     """Metrics of an offline or never-seen server are stale or zeros, so they are unavailable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaCycleEntityDescription(EntityDescription):
+    """What every traffic-cycle entity description has besides HA's fields."""
+
+    exists_fn: Callable[[CycleUsage], bool] = lambda _: True
+    """Whether the server gets this entity (quota and usage: only when the rule sets a quota)."""
 
 
 class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
@@ -287,3 +297,91 @@ class NezhaDashboardEntity(NezhaEntity[NezhaServerCoordinator]):
         self.entity_description = description
         self._attr_unique_id = dashboard_unique_id(entry.entry_id, description.key)
         self._attr_device_info = dashboard_device_info(entry.entry_id)
+
+
+class NezhaCycleEntity(NezhaEntity[NezhaServicesCoordinator]):
+    """An entity of one server in one traffic cycle, on the server's device."""
+
+    def __init__(
+        self,
+        coordinator: NezhaServicesCoordinator,
+        server: Server,
+        cycle: TrafficCycle,
+        description: NezhaCycleEntityDescription,
+    ) -> None:
+        """Name the entity after the alert rule; it hears of the polls that change its server."""
+        super().__init__(coordinator, context=server.id)
+        entry: NezhaConfigEntry = coordinator.config_entry
+        self.entity_description = description
+        self.server_id = server.id
+        self.rule_id = cycle.rule_id
+        self._attr_unique_id = cycle_unique_id(
+            entry.entry_id, server.id, cycle.rule_id, description.key
+        )
+        self._attr_translation_placeholders = {"rule": cycle.name}
+        self._attr_device_info = server_device_info(
+            entry, server, entry.runtime_data.dashboard_device_id
+        )
+
+    @property
+    def usage(self) -> CycleUsage:
+        """The server's figures in the cycle (only while ``available``)."""
+        usage = self.coordinator.data.usage(self.rule_id, self.server_id)
+        assert usage is not None
+        return usage
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the last ``/service`` poll reported this server in this cycle."""
+        return (
+            super().available
+            and self.coordinator.data.usage(self.rule_id, self.server_id) is not None
+        )
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The alert rule's name in the latest poll."""
+        return {"rule": self.coordinator.data.cycles[self.rule_id].name}
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the bytes count (in, out, both), when the credential may read the alert rules."""
+        direction = self.coordinator.data.directions.get(self.rule_id)
+        return None if direction is None else {"direction": direction}
+
+
+class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
+    """An entity of one ``/service`` monitor, on the dashboard device: it hears of every poll."""
+
+    def __init__(
+        self,
+        coordinator: NezhaServicesCoordinator,
+        stats: ServiceStats,
+        description: EntityDescription,
+    ) -> None:
+        """Name the entity after the monitor."""
+        super().__init__(coordinator)
+        entry = coordinator.config_entry
+        self.entity_description = description
+        self.monitor_id = stats.id
+        self._attr_unique_id = service_unique_id(entry.entry_id, stats.id, description.key)
+        self._attr_translation_placeholders = {"monitor": stats.name}
+        self._attr_device_info = dashboard_device_info(entry.entry_id)
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The monitor's name in the latest poll."""
+        return {"monitor": self.stats.name}
+
+    @property
+    def stats(self) -> ServiceStats:
+        """The monitor's summary (only while ``available``)."""
+        return self.coordinator.data.services[self.monitor_id]
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the last ``/service`` poll reported the monitor."""
+        return super().available and self.monitor_id in self.coordinator.data.services
