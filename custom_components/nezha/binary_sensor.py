@@ -1,9 +1,7 @@
 """Binary sensors: whether a server is online, a ping monitor reaches its target, any server is down."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, override
+from typing import Any, override
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -11,8 +9,11 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import MONITOR_ENTITY_KEYS
+from .data import NezhaConfigEntry
 from .entity import (
     NezhaDashboardEntity,
     NezhaMonitorEntity,
@@ -25,12 +26,6 @@ from .entity_tracking import (
     async_track_server_entities,
     async_track_service_entities,
 )
-
-if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
-    from .data import NezhaConfigEntry
 
 PARALLEL_UPDATES = 0
 

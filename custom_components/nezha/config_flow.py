@@ -8,8 +8,6 @@ through the same steps, as ``reconfigure_<step>`` when the current credential ma
 those say that an empty field keeps it).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 import logging
 from typing import Any, override

@@ -1,7 +1,5 @@
 """Constants for the Nezha Monitoring integration."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Final
 

@@ -6,20 +6,20 @@ coordinator/base.py): a poll where nothing changed writes nothing. Home Assistan
 entity is added, when the user changes it in the registry) go through as always.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, override
+from typing import Any, override
 
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, TrafficCycle
 from .coordinator import NezhaMonitorCoordinator, NezhaServerCoordinator, NezhaServicesCoordinator
 from .data import NezhaConfigEntry
 from .registry import (
@@ -31,13 +31,7 @@ from .registry import (
     server_unique_id,
     service_unique_id,
 )
-from .state import current_point
-
-if TYPE_CHECKING:
-    from homeassistant.helpers.typing import StateType
-
-    from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, TrafficCycle
-    from .state import ServerMonitors
+from .state import ServerMonitors, current_point
 
 MAX_MAGNITUDE = 1e30
 """Numbers beyond this are no measurement (a byte count is below 2**64 ≈ 1.8e19), and a unit

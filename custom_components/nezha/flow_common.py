@@ -1,7 +1,5 @@
 """What the config flow and the options flow share: URL rules and the reason for each error."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 import logging
 import re

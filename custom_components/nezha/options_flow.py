@@ -4,8 +4,6 @@ Saving reloads the entry. The form is ``init`` for 1.x/2.x and ``polling`` for 0
 live updates to speak of.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 import logging
 from typing import Any

@@ -5,13 +5,11 @@ Every sensor class and description class lives here (core's class-module rule); 
 beside them, since a module of rows alone would have to import this one back.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, override
+from typing import Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -28,10 +26,14 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .api import parse_billing
+from .api import Billing, CycleUsage, Server, ServiceStats, parse_billing
 from .const import MAX_GPUS, MONITOR_ENTITY_KEYS
+from .data import NezhaConfigEntry
 from .entity import (
     NezhaCycleEntity,
     NezhaCycleEntityDescription,
@@ -48,15 +50,7 @@ from .entity_tracking import (
     async_track_server_entities,
     async_track_service_entities,
 )
-
-if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-    from homeassistant.helpers.typing import StateType
-
-    from .api import Billing, CycleUsage, Server, ServiceStats
-    from .data import NezhaConfigEntry
-    from .state import ServersData
+from .state import ServersData
 
 PARALLEL_UPDATES = 0
 

@@ -10,8 +10,6 @@ both a token and a login for 2.x; a token on a 2.0.x dashboard fails with a ``Ne
 says so, without counting towards the dashboard's block of this host.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 import json

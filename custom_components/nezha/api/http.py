@@ -5,8 +5,6 @@ body and the dashboard's clock back, or a ``NezhaConnectionError``; the body is 
 ``transport.read_body``, which refuses one over ``MAX_BODY_BYTES`` before it is read whole.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime

@@ -5,8 +5,6 @@ into these classes, so the entities never see a generation's wire format. A valu
 not send, or sent with the wrong type, is ``None`` (unknown), never a made-up zero.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime
 

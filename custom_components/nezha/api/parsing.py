@@ -6,8 +6,6 @@ down. A number that can't be a measurement (not finite, negative where Go has an
 too big for a float or a ``uint64``) is unknown too.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime

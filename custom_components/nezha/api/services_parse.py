@@ -7,8 +7,6 @@ a newer theme also reads them as per-server maps, so both are accepted. What the
 out or both) is only in ``/alert-rule``. An item or field of the wrong type is dropped or unknown.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final

@@ -5,8 +5,6 @@ flood it with requests (each v0 monitor request is a database query on the dashb
 answer fill Home Assistant's memory.
 """
 
-from __future__ import annotations
-
 import aiohttp
 
 from .errors import NezhaResponseError

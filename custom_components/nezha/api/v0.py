@@ -5,8 +5,6 @@ with ``{"code": 403}``; empty lists are ``null`` in places; ``host``/``status`` 
 the order of servers is random; ``last_active`` is ``-62135596800`` for a server never seen.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime

@@ -7,8 +7,6 @@ for 1.x notices a dashboard upgraded in place to 2.x and changes ``api_version``
 (an upgrade keeps the database, and the login keeps working), so its owner can store that.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime

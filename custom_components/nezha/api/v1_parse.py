@@ -6,8 +6,6 @@ everywhere (a 0 is left out), times in RFC 3339 with the dashboard's offset and
 GPU. An item or field of the wrong type is dropped or unknown, never an exception.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 import logging
 from typing import Any
