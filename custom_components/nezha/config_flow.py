@@ -44,12 +44,11 @@ from .api import (
     create_client,
 )
 from .const import CONF_API, CONF_TAG, DOMAIN
-from .flow_common import (
+from .credentials import CredentialKind, credential_kind
+from .flow_helpers import (
     EXAMPLE_URL,
     NO_ERROR_PLACEHOLDERS,
-    CredentialKind,
     clean_token,
-    credential_kind,
     error_placeholders,
     error_reason,
     normalize_url,

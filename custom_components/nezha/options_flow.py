@@ -48,7 +48,8 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .coordinator import client_for_entry, entry_group
-from .flow_common import credential_kind, error_reason
+from .credentials import credential_kind
+from .flow_helpers import error_reason
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -9,27 +9,20 @@ it follows through its coordinator context (an ``int`` server id); any other con
 whole fleet.
 """
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from itertools import count
 import logging
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import (
-    CONF_API_TOKEN,
-    CONF_PASSWORD,
-    CONF_URL,
-    CONF_USERNAME,
-    CONF_VERIFY_SSL,
-)
+from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from ..api import (
     API_V0,
-    Login,
     NezhaBlockedError,
     NezhaClient,
     NezhaConnectionError,
@@ -38,13 +31,7 @@ from ..api import (
     create_client,
 )
 from ..const import CONF_API, CONF_GROUP_ID, CONF_GROUP_NAME, CONF_TAG, DOMAIN
-
-
-def entry_credential(data: Mapping[str, Any]) -> str | Login:
-    """The credential in an entry's data: an API or access token, else a login."""
-    if token := data.get(CONF_API_TOKEN):
-        return str(token)
-    return Login(data[CONF_USERNAME], data[CONF_PASSWORD])
+from ..credentials import entry_credential
 
 
 def client_for_entry(hass: HomeAssistant, entry: ConfigEntry) -> NezhaClient:

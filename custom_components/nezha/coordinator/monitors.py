@@ -20,7 +20,7 @@ from ..api import (
     NezhaPermissionError,
 )
 from ..const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, SERVICE_SCOPE
-from ..flow_common import auth_failed
+from ..credentials import auth_failed
 from ..registry import async_remove_monitor_entities
 from ..repair_issues import ISSUE_MISSING_SCOPE, async_raise_issue, async_withdraw_issues
 from ..state import ServerMonitors, track_presence

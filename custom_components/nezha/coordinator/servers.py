@@ -31,7 +31,7 @@ from ..const import (
     SERVER_LIST_REFRESH,
     STALE_AFTER_POLLS,
 )
-from ..flow_common import auth_failed
+from ..credentials import auth_failed
 from ..registry import (
     async_registered_server_ids,
     async_remember_group,

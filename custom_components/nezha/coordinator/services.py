@@ -28,7 +28,7 @@ from ..const import (
     SERVER_LIST_REFRESH,
     SERVICE_SCOPE,
 )
-from ..flow_common import auth_failed
+from ..credentials import auth_failed
 from ..registry import async_remove_cycle_entities, async_remove_service_entities
 from ..repair_issues import ISSUE_MISSING_SCOPE, async_raise_issue, async_withdraw_issues
 from ..state import ServicesData, cycle_keys, track_presence
