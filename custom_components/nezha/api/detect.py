@@ -27,8 +27,8 @@ from .errors import (
     NezhaResponseError,
     NezhaSchemeError,
 )
-from .http import DEFAULT_TIMEOUT, Reply, fetch
 from .parsing import mapping, text
+from .transport import DEFAULT_TIMEOUT, Reply, fetch
 from .v0 import NezhaV0Client
 from .v1 import (
     API_V1,

@@ -13,8 +13,7 @@ from typing import Any, Final
 
 from .errors import NezhaResponseError
 from .models import AlertRule, CycleUsage, ServicesSnapshot, ServiceStats, TrafficCycle
-from .parsing import UINT64_LIMIT, as_unsigned, finite, mapping, rfc3339, text, unsigned
-from .v1_parse import objects
+from .parsing import UINT64_LIMIT, as_unsigned, finite, mapping, objects, rfc3339, text, unsigned
 
 TODAY: Final = 29
 """Index of today in the 30 daily values of a service."""
