@@ -1,9 +1,10 @@
-"""Base entities: a server's, a ping monitor's, the dashboard's, a traffic cycle's, a ``/service`` monitor's.
+"""Base entities: a server's, a ping monitor's, the dashboard's, a traffic cycle's, a monitor's.
 
-Each writes its state after a poll only when what it shows (availability, state, attributes)
-differs from what it last wrote, and hears only of the polls that changed its server (see
-coordinator/base.py): a poll where nothing changed writes nothing. Home Assistant's own writes (when the
-entity is added, when the user changes it in the registry) go through as always.
+(The last: a ``/service`` monitor's, on the dashboard device.) Each writes its state after a poll
+only when what it shows (availability, state, attributes) differs from what it last wrote, and
+hears only of the polls that changed its server (see coordinator/base.py): a poll where nothing
+changed writes nothing. Home Assistant's own writes (when the entity is added, when the user
+changes it in the registry) go through as always.
 """
 
 from collections.abc import Callable
