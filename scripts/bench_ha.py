@@ -202,7 +202,7 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
             await hass.async_block_till_done()
             snapshot = tracemalloc.take_snapshot()
             tracemalloc.stop()
-            own = ("/api/", "/coordinator.py", "/monitors.py")
+            own = ("/api/", "/coordinator.py", "/monitors.py", "/coordinator/")  # then, now
             kept = sum(
                 trace.size
                 for trace in snapshot.traces

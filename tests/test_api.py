@@ -1028,6 +1028,48 @@ async def test_monitors_view_password(fleet: NezhaSimulator, http: aiohttp.Clien
     assert list(snapshot.monitors) == [1, 2]
 
 
+@pytest.mark.parametrize(
+    ("delays", "latest", "count"),
+    [
+        ([10**400, 5], 5.0, 1),  # an int no float holds: no delay
+        ([1e308, 1e308], 1e308, 2),  # each finite, their sum not: both count
+    ],
+)
+async def test_a_series_too_big_to_sum_is_read_point_by_point(
+    simulator: NezhaSimulator,
+    http: aiohttp.ClientSession,
+    delays: list[float],
+    latest: float,
+    count: int,
+) -> None:
+    """A series that looks clean but whose delays overflow a float sum takes the careful path."""
+    simulator.freeze_clock(Y2001)
+    t0 = int(Y2001) * 1000
+    answer_next(
+        simulator,
+        {
+            "code": 0,
+            "message": "success",
+            "result": [
+                {
+                    "monitor_id": 4,
+                    "monitor_name": "big",
+                    "created_at": [t0, t0 + 60_000],
+                    "avg_delay": delays,
+                }
+            ],
+        },
+    )
+    snapshot = await NezhaV0Client(http, simulator.url, TOKEN).async_get_monitors(3)
+    assert snapshot.monitors[4] == Monitor(
+        id=4,
+        server_id=3,
+        name="big",
+        latest=MonitorPoint(utc(Y2001 + 60), latest),
+        point_count=count,
+    )
+
+
 async def test_monitor_entries_robust(simulator: NezhaSimulator, http: aiohttp.ClientSession):
     """Bad points are skipped, the rest sorted; monitors without a usable id are dropped."""
     simulator.freeze_clock(Y2001)
@@ -1080,7 +1122,8 @@ async def test_monitor_entries_robust(simulator: NezhaSimulator, http: aiohttp.C
     )
     # Only a whole-number time with a number delay makes a point (a float time does not).
     assert snapshot.monitors[5].latest == MonitorPoint(utc(Y2001 + 60), 5.5)
-    assert snapshot.monitors[5].point_count == 7
+    # Usable points only, as on every generation (models.Monitor.point_count); 0.x counted pairs.
+    assert snapshot.monitors[5].point_count == 1
     # Parallel arrays of different lengths: only complete pairs.
     assert snapshot.monitors[6] == Monitor(
         id=6, server_id=3, name="#6", latest=MonitorPoint(utc(Y2001), 10.0), point_count=1

@@ -31,7 +31,7 @@ from custom_components.nezha.api import (
     Server,
     ServersSnapshot,
 )
-from custom_components.nezha.api.v0 import MAX_POINT_MILLIS, MIN_POINT_MILLIS
+from custom_components.nezha.api.parsing import MAX_POINT_MILLIS, MIN_POINT_MILLIS
 from nezha_simulator import NezhaWorld, dumps
 
 from .test_api import SECRET, RawDashboard
@@ -300,23 +300,34 @@ SERIES_ITEMS = st.one_of(
 )
 
 
-def newest_by_hand(times: list[Any], delays: list[Any]) -> tuple[int, float] | None:
-    """The newest usable point, the slow and obvious way (ties: the later one)."""
-    best = None
+def usable_by_hand(times: list[Any], delays: list[Any]) -> list[tuple[int, float]]:
+    """The usable points, the slow and obvious way (models.Monitor.point_count).
+
+    A negative delay counts: like 0 ms it is a failed round, on every generation.
+    """
+    usable = []
     for millis, delay in zip(times, delays, strict=False):
         if type(millis) is not int or not MIN_POINT_MILLIS <= millis <= MAX_POINT_MILLIS:
             continue
         if isinstance(delay, bool) or not isinstance(delay, int | float):
             continue
-        if not math.isfinite(delay) or delay < 0:
+        if not math.isfinite(delay):
             continue
-        if best is None or millis >= best[0]:
-            best = (millis, float(delay))
+        usable.append((millis, float(delay)))
+    return usable
+
+
+def newest_by_hand(times: list[Any], delays: list[Any]) -> tuple[int, float] | None:
+    """The newest usable point (ties: the later one)."""
+    best = None
+    for point in usable_by_hand(times, delays):
+        if best is None or point[0] >= best[0]:
+            best = point
     return best
 
 
 def test_a_monitor_series_gives_its_newest_usable_point() -> None:
-    """Sorted or not, with bad items or not: the newest usable point and the pair count."""
+    """Sorted or not, with bad items or not: the newest usable point and how many are usable."""
 
     @SETTINGS
     @given(
@@ -337,8 +348,9 @@ def test_a_monitor_series_gives_its_newest_usable_point() -> None:
         result = asyncio.run(fetch(encode(body), None, lambda c: c.async_get_monitors(1)))
         assert isinstance(result, MonitorsSnapshot)
         monitor = result.monitors[7]
-        assert monitor.point_count == min(len(times), len(delays))
-        expected = newest_by_hand(json.loads(encode(times)), json.loads(encode(delays)))
+        sent_times, sent_delays = json.loads(encode(times)), json.loads(encode(delays))
+        assert monitor.point_count == len(usable_by_hand(sent_times, sent_delays))
+        expected = newest_by_hand(sent_times, sent_delays)
         if expected is None:
             assert monitor.latest is None
         else:

@@ -125,3 +125,28 @@ async def test_monitor_reachable(
         hass.states.get("binary_sensor.gpu_box_tcp_example_com_443_reachable").state
         == STATE_UNKNOWN
     )
+
+
+async def test_a_negative_delay_is_a_failed_round_on_0x_too(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A negative average is no latency: the round failed, as 1.x/2.x read it (models.py).
+
+    0.x skipped such a point and showed the round before it.
+    """
+    await setup_entry(hass, config_entry)
+    fleet.advance(60)
+    fleet.add_point(2, 1, 95.5)
+    await poll(hass, freezer, 60)
+    assert hass.states.get("binary_sensor.gpu_box_tcp_example_com_443_reachable").state == STATE_ON
+
+    fleet.advance(60)
+    fleet.add_point(2, 1, -3.0)
+    await poll(hass, freezer, 60)
+    assert hass.states.get("binary_sensor.gpu_box_tcp_example_com_443_reachable").state == STATE_OFF
+    latency = hass.states.get("sensor.gpu_box_tcp_example_com_443_latency")
+    assert latency is not None
+    assert latency.state == STATE_UNKNOWN

@@ -36,7 +36,7 @@ from custom_components.nezha.config_flow import normalize_url, url_title
 from custom_components.nezha.const import (
     CONF_API,
 )
-from custom_components.nezha.flow_common import ERROR_REASONS, NO_ERROR_PLACEHOLDERS
+from custom_components.nezha.flow_helpers import ERROR_REASONS, NO_ERROR_PLACEHOLDERS
 
 from .conftest import TOKEN
 from .flow_fixtures import (

@@ -33,7 +33,7 @@ from custom_components.nezha.const import (
     CONF_TAG,
     DOMAIN,
 )
-from custom_components.nezha.flow_common import NO_ERROR_PLACEHOLDERS
+from custom_components.nezha.flow_helpers import NO_ERROR_PLACEHOLDERS
 
 from .flow_fixtures import (
     BAD_PASSWORD,

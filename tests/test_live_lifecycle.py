@@ -14,7 +14,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.nezha.devices import is_service_or_cycle_unique_id
+from custom_components.nezha.registry import is_service_or_cycle_unique_id
 from nezha_simulator import NezhaSimulator
 
 from .conftest import first_reads
@@ -48,14 +48,14 @@ async def test_setup_does_not_wait_for_monitors_or_services(
     assert entity_registry.async_get_entity_id("sensor", "nezha", MONITOR_LATENCY) is None
     assert first_read_tasks()
     unique_ids = {e.unique_id for e in er.async_entries_for_config_entry(entity_registry, ENTRY_ID)}
-    assert not [u for u in unique_ids if is_service_or_cycle_unique_id(entry, u)]
+    assert not [u for u in unique_ids if is_service_or_cycle_unique_id(entry.entry_id, u)]
 
     await first_reads(hass)
     monitor = entity_registry.async_get_entity_id("sensor", "nezha", MONITOR_LATENCY)
     assert monitor is not None
     assert hass.states.get(monitor).state == "13.5"
     unique_ids = {e.unique_id for e in er.async_entries_for_config_entry(entity_registry, ENTRY_ID)}
-    assert [u for u in unique_ids if is_service_or_cycle_unique_id(entry, u)]
+    assert [u for u in unique_ids if is_service_or_cycle_unique_id(entry.entry_id, u)]
 
 
 async def test_unload_cancels_the_first_reads(hass: HomeAssistant, fleet: NezhaSimulator) -> None:

@@ -23,7 +23,7 @@ from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
 
-from custom_components.nezha import binary_sensor, sensor, service_entities
+from custom_components.nezha import binary_sensor, repair_issues, sensor
 
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "nezha"
@@ -275,15 +275,15 @@ def entity_descriptions() -> dict[
             *sensor.SERVER_SENSORS,
             *sensor.DASHBOARD_SENSORS,
             sensor.MONITOR_LATENCY,
-            *service_entities.CYCLE_SENSORS,
-            *service_entities.SERVICE_SENSORS,
-            service_entities.BILLING_EXPIRY,
+            *sensor.CYCLE_SENSORS,
+            *sensor.SERVICE_SENSORS,
+            sensor.BILLING_EXPIRY,
         ],
         "binary_sensor": [
             binary_sensor.ONLINE,
             binary_sensor.SERVERS_OFFLINE,
             binary_sensor.MONITOR_REACHABLE,
-            service_entities.SERVICE_UP,
+            binary_sensor.SERVICE_UP,
         ],
     }
 
@@ -519,10 +519,24 @@ def test_exception_translation_keys_exist(en: dict[str, Any]) -> None:
 
 
 def test_repair_issue_translation_keys_exist(en: dict[str, Any]) -> None:
-    """Every repair issue the code creates has a title and a description."""
-    created = translation_keys_of({"async_create_issue"})
-    assert created
-    for file, key in sorted(created):
+    """Every repair issue the code raises has a title and a description.
+
+    All go through ``repair_issues.async_raise_issue`` (the kind is its translation key); no other
+    module creates an issue of its own.
+    """
+    raised: set[tuple[str, str]] = set()
+    for path, tree in module_trees():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if call_name(node) == "async_create_issue":
+                assert path.name == "repair_issues.py", f"{path.name}:{node.lineno}"
+            elif call_name(node) == "async_raise_issue":
+                kind = node.args[2]
+                assert isinstance(kind, ast.Name), f"{path.name}:{node.lineno}: kind not a name"
+                raised.add((path.name, getattr(repair_issues, kind.id)))
+    assert raised
+    for file, key in sorted(raised):
         assert en["issues"][key]["title"], f"{file}: issues.{key}"
         assert en["issues"][key]["description"], f"{file}: issues.{key}"
 

@@ -1,15 +1,9 @@
 """The Nezha Monitoring integration: every server of a Nezha dashboard in Home Assistant."""
 
-from __future__ import annotations
-
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .api import NezhaServicesClient, NezhaStreamingClient
 from .const import (
@@ -17,26 +11,28 @@ from .const import (
     CONF_MONITOR_INTERVAL,
     DEFAULT_LIVE_UPDATES,
     DEFAULT_MONITOR_INTERVAL,
-    DOMAIN,
     MONITOR_ENTITY_KEYS,
 )
 from .coordinator import (
-    ISSUE_KINDS,
-    NezhaConfigEntry,
-    NezhaRuntimeData,
+    NezhaMonitorCoordinator,
     NezhaServerCoordinator,
+    NezhaServicesCoordinator,
     client_for_entry,
-    issue_id,
 )
-from .devices import (
+from .data import NezhaConfigEntry, NezhaRuntimeData
+from .live import NezhaLiveUpdates
+from .registry import (
     async_create_dashboard_device,
     dashboard_identifier,
     is_service_or_cycle_unique_id,
     server_id_from_identifier,
 )
-from .live import ISSUE_UPGRADE_REFUSED, NezhaLiveUpdates
-from .monitors import NezhaMonitorCoordinator
-from .services import NezhaServicesCoordinator, async_withdraw_missing_scope
+from .repair_issues import (
+    ISSUE_KINDS,
+    ISSUE_MISSING_SCOPE,
+    ISSUE_UPGRADE_REFUSED,
+    async_withdraw_issues,
+)
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -60,7 +56,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
     else:
         _async_remove_all_monitor_entities(hass, entry)
         # Nothing asks for monitors or /service now: a scope for them is no longer missing.
-        async_withdraw_missing_scope(hass, entry)
+        async_withdraw_issues(hass, entry.entry_id, ISSUE_MISSING_SCOPE)
 
     # Created before the platforms so server devices can name it as their via device.
     dashboard = async_create_dashboard_device(hass, entry)
@@ -86,7 +82,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
         entry.runtime_data.live.async_start()
     else:
         # No stream, so no proxy refusing it: a warning from when it was on has no cause left.
-        ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_UPGRADE_REFUSED, entry))
+        async_withdraw_issues(hass, entry.entry_id, ISSUE_UPGRADE_REFUSED)
     return True
 
 
@@ -100,7 +96,7 @@ def _async_remove_all_monitor_entities(hass: HomeAssistant, entry: NezhaConfigEn
     suffixes = tuple(f"_{key}" for key in MONITOR_ENTITY_KEYS.values())
     for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
         if entity.unique_id.endswith(suffixes) or is_service_or_cycle_unique_id(
-            entry, entity.unique_id
+            entry.entry_id, entity.unique_id
         ):
             entity_registry.async_remove(entity.entity_id)
 
@@ -116,20 +112,19 @@ async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bo
 
 async def async_remove_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
     """Withdraw the entry's repair issues when the user deletes it."""
-    for kind in (*ISSUE_KINDS, ISSUE_UPGRADE_REFUSED):
-        ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
+    async_withdraw_issues(hass, entry.entry_id, *ISSUE_KINDS)
 
 
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: NezhaConfigEntry, device_entry: dr.DeviceEntry
 ) -> bool:
     """Let the user delete a server device that left the dashboard; never a current one."""
-    if dashboard_identifier(entry) in device_entry.identifiers:
+    if dashboard_identifier(entry.entry_id) in device_entry.identifiers:
         return False
     server_ids = {
         server_id
         for identifier in device_entry.identifiers
-        if (server_id := server_id_from_identifier(entry, identifier)) is not None
+        if (server_id := server_id_from_identifier(entry.entry_id, identifier)) is not None
     }
     if entry.state is not ConfigEntryState.LOADED:
         return True  # nothing to check against; a current server's device returns on set-up

@@ -1,9 +1,7 @@
 """Binary sensors: whether a server is online, a ping monitor reaches its target, any server is down."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, override
+from typing import Any, override
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -11,23 +9,23 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import MONITOR_ENTITY_KEYS
+from .data import NezhaConfigEntry
 from .entity import (
     NezhaDashboardEntity,
     NezhaMonitorEntity,
     NezhaServerEntity,
     NezhaServerEntityDescription,
+    NezhaServiceEntity,
 )
-from .service_entities import SERVICE_UP, NezhaServiceUpBinarySensor
-from .service_tracking import async_track_service_entities
-from .tracking import async_track_monitor_entities, async_track_server_entities
-
-if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-
-    from .coordinator import NezhaConfigEntry
+from .entity_tracking import (
+    async_track_monitor_entities,
+    async_track_server_entities,
+    async_track_service_entities,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -60,6 +58,14 @@ MONITOR_REACHABLE = BinarySensorEntityDescription(
 )
 
 
+# "Up"/"Down" come from the translated states.
+SERVICE_UP = BinarySensorEntityDescription(
+    key="service_up",
+    translation_key="service_up",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: NezhaConfigEntry,
@@ -86,12 +92,12 @@ class NezhaOnlineBinarySensor(NezhaServerEntity, BinarySensorEntity):
     @property
     @override
     def is_on(self) -> bool | None:
-        """Whether the last report is within the online threshold (see ``server_data``)."""
+        """Whether the last report is within the online threshold (see ``state``)."""
         return self.coordinator.is_online(self.server)
 
 
 class NezhaServersOfflineBinarySensor(NezhaDashboardEntity, BinarySensorEntity):
-    """On when any server that has reported is offline (see ``server_data``: a new agent and a
+    """On when any server that has reported is offline (see ``state``: a new agent and a
     dashboard restart's few seconds of never-seen servers are no outage)."""
 
     @property
@@ -110,3 +116,20 @@ class NezhaMonitorReachableBinarySensor(NezhaMonitorEntity, BinarySensorEntity):
         """Unknown when there is no current point."""
         point = self.current_point
         return None if point is None else point.latency_ms > 0
+
+
+class NezhaServiceUpBinarySensor(NezhaServiceEntity, BinarySensorEntity):
+    """On when most of the monitor's last 30 checks passed."""
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """``current_up`` > ``current_down``; unknown when the dashboard sent neither."""
+        up, down = self.stats.current_up, self.stats.current_down
+        return None if up is None or down is None else up > down
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The counts the state is judged by."""
+        return {"current_up": self.stats.current_up, "current_down": self.stats.current_down}

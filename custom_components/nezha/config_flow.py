@@ -8,8 +8,6 @@ through the same steps, as ``reconfigure_<step>`` when the current credential ma
 those say that an empty field keeps it).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 import logging
 from typing import Any, override
@@ -46,13 +44,11 @@ from .api import (
     create_client,
 )
 from .const import CONF_API, CONF_TAG, DOMAIN
-from .devices import async_registered_server_ids, async_remove_server_devices
-from .flow_common import (
+from .credentials import CredentialKind, credential_kind
+from .flow_helpers import (
     EXAMPLE_URL,
     NO_ERROR_PLACEHOLDERS,
-    CredentialKind,
     clean_token,
-    credential_kind,
     error_placeholders,
     error_reason,
     normalize_url,
@@ -60,6 +56,7 @@ from .flow_common import (
     url_title,
 )
 from .options_flow import NezhaOptionsFlow
+from .registry import async_registered_server_ids, async_remove_server_devices
 
 __all__ = ["NezhaConfigFlow", "normalize_url", "url_title"]
 
@@ -181,7 +178,9 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             # over the device (and history) of the 0.x server that had the same id. Its groups
             # are server groups, not tags: the 0.x group choice means nothing there.
             async_remove_server_devices(
-                self.hass, entry, set(async_registered_server_ids(self.hass, entry))
+                self.hass,
+                entry.entry_id,
+                set(async_registered_server_ids(self.hass, entry.entry_id)),
             )
             options = {key: value for key, value in options.items() if key != CONF_TAG}
         return self.async_update_reload_and_abort(

@@ -1,7 +1,5 @@
 """Constants for the Nezha Monitoring integration."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Final
 
@@ -77,3 +75,6 @@ CYCLE_ENTITY_KEYS: Final = (
     "transfer_cycle_end",
 )
 """The sensors each traffic cycle has on each server's device it covers."""
+
+SERVICE_SCOPE: Final = "nezha:service:read"
+"""The access-token scope ``/service`` and the ping monitors need (named in the repair issue)."""

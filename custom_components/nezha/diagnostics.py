@@ -6,24 +6,19 @@ which the dashboard shows to anyone it lets in. A ``public_note`` is free text (
 provider accounts), so only the billing terms parsed from it are shown.
 """
 
-from __future__ import annotations
-
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_API_TOKEN, CONF_PASSWORD, CONF_URL, CONF_USERNAME
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
 from .api import parse_billing
-
-if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-
-    from .coordinator import NezhaConfigEntry
-    from .monitors import ServerMonitors
-    from .services import NezhaServicesCoordinator
+from .coordinator import NezhaServicesCoordinator
+from .data import NezhaConfigEntry
+from .state import ServerMonitors
 
 TO_REDACT = {CONF_API_TOKEN, CONF_USERNAME, CONF_PASSWORD, "ipv4", "ipv6", "public_note"}
 

@@ -1,40 +1,38 @@
-"""Base entities: one for a server's device, one for its ping monitors, one for the dashboard.
+"""Base entities: a server's, a ping monitor's, the dashboard's, a traffic cycle's, a monitor's.
 
-Each writes its state after a poll only when what it shows (availability, state, attributes)
-differs from what it last wrote, and hears only of the polls that changed its server (see
-dispatch.py): a poll where nothing changed writes nothing. Home Assistant's own writes (when the
-entity is added, when the user changes it in the registry) go through as always.
+(The last: a ``/service`` monitor's, on the dashboard device.) Each writes its state after a poll
+only when what it shows (availability, state, attributes) differs from what it last wrote, and
+hears only of the polls that changed its server (see coordinator/base.py): a poll where nothing
+changed writes nothing. Home Assistant's own writes (when the entity is added, when the user
+changes it in the registry) go through as always.
 """
-
-from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, override
+from typing import Any, override
 
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .coordinator import NezhaServerCoordinator
-from .devices import (
+from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, TrafficCycle
+from .coordinator import NezhaMonitorCoordinator, NezhaServerCoordinator, NezhaServicesCoordinator
+from .data import NezhaConfigEntry
+from .registry import (
+    cycle_unique_id,
     dashboard_device_info,
     dashboard_unique_id,
     monitor_unique_id,
     server_device_info,
     server_unique_id,
+    service_unique_id,
 )
-from .monitors import NezhaMonitorCoordinator, current_point
-
-if TYPE_CHECKING:
-    from homeassistant.helpers.typing import StateType
-
-    from .api import Monitor, MonitorPoint, Server
-    from .monitors import ServerMonitors
+from .state import ServerMonitors, current_point
 
 MAX_MAGNITUDE = 1e30
 """Numbers beyond this are no measurement (a byte count is below 2**64 ≈ 1.8e19), and a unit
@@ -65,6 +63,14 @@ class NezhaServerEntityDescription(EntityDescription):
     """Whether the server has this entity; once true, it is kept (a GPU, temperatures)."""
     requires_online: bool = True
     """Metrics of an offline or never-seen server are stale or zeros, so they are unavailable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaCycleEntityDescription(EntityDescription):
+    """What every traffic-cycle entity description has besides HA's fields."""
+
+    exists_fn: Callable[[CycleUsage], bool] = lambda _: True
+    """Whether the server gets this entity (quota and usage: only when the rule sets a quota)."""
 
 
 class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
@@ -182,10 +188,10 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
     ) -> None:
         """Attach the entity to the server's device; it hears of the polls that change it."""
         super().__init__(coordinator, context=server.id)
-        entry = coordinator.config_entry
+        entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
-        self._attr_unique_id = server_unique_id(entry, server.id, description.key)
+        self._attr_unique_id = server_unique_id(entry.entry_id, server.id, description.key)
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
         )
@@ -219,11 +225,13 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
     ) -> None:
         """Attach the entity to the server's device; the monitor's name goes into the entity name."""
         super().__init__(coordinator, context=server.id)
-        entry = coordinator.config_entry
+        entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
         self.monitor_id = monitor.id
-        self._attr_unique_id = monitor_unique_id(entry, server.id, monitor.id, description.key)
+        self._attr_unique_id = monitor_unique_id(
+            entry.entry_id, server.id, monitor.id, description.key
+        )
         self._attr_translation_placeholders = {"monitor": monitor.name}
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
@@ -282,5 +290,93 @@ class NezhaDashboardEntity(NezhaEntity[NezhaServerCoordinator]):
         super().__init__(coordinator)
         entry = coordinator.config_entry
         self.entity_description = description
-        self._attr_unique_id = dashboard_unique_id(entry, description.key)
-        self._attr_device_info = dashboard_device_info(entry)
+        self._attr_unique_id = dashboard_unique_id(entry.entry_id, description.key)
+        self._attr_device_info = dashboard_device_info(entry.entry_id)
+
+
+class NezhaCycleEntity(NezhaEntity[NezhaServicesCoordinator]):
+    """An entity of one server in one traffic cycle, on the server's device."""
+
+    def __init__(
+        self,
+        coordinator: NezhaServicesCoordinator,
+        server: Server,
+        cycle: TrafficCycle,
+        description: NezhaCycleEntityDescription,
+    ) -> None:
+        """Name the entity after the alert rule; it hears of the polls that change its server."""
+        super().__init__(coordinator, context=server.id)
+        entry: NezhaConfigEntry = coordinator.config_entry
+        self.entity_description = description
+        self.server_id = server.id
+        self.rule_id = cycle.rule_id
+        self._attr_unique_id = cycle_unique_id(
+            entry.entry_id, server.id, cycle.rule_id, description.key
+        )
+        self._attr_translation_placeholders = {"rule": cycle.name}
+        self._attr_device_info = server_device_info(
+            entry, server, entry.runtime_data.dashboard_device_id
+        )
+
+    @property
+    def usage(self) -> CycleUsage:
+        """The server's figures in the cycle (only while ``available``)."""
+        usage = self.coordinator.data.usage(self.rule_id, self.server_id)
+        assert usage is not None
+        return usage
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the last ``/service`` poll reported this server in this cycle."""
+        return (
+            super().available
+            and self.coordinator.data.usage(self.rule_id, self.server_id) is not None
+        )
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The alert rule's name in the latest poll."""
+        return {"rule": self.coordinator.data.cycles[self.rule_id].name}
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the bytes count (in, out, both), when the credential may read the alert rules."""
+        direction = self.coordinator.data.directions.get(self.rule_id)
+        return None if direction is None else {"direction": direction}
+
+
+class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
+    """An entity of one ``/service`` monitor, on the dashboard device: it hears of every poll."""
+
+    def __init__(
+        self,
+        coordinator: NezhaServicesCoordinator,
+        stats: ServiceStats,
+        description: EntityDescription,
+    ) -> None:
+        """Name the entity after the monitor."""
+        super().__init__(coordinator)
+        entry = coordinator.config_entry
+        self.entity_description = description
+        self.monitor_id = stats.id
+        self._attr_unique_id = service_unique_id(entry.entry_id, stats.id, description.key)
+        self._attr_translation_placeholders = {"monitor": stats.name}
+        self._attr_device_info = dashboard_device_info(entry.entry_id)
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The monitor's name in the latest poll."""
+        return {"monitor": self.stats.name}
+
+    @property
+    def stats(self) -> ServiceStats:
+        """The monitor's summary (only while ``available``)."""
+        return self.coordinator.data.services[self.monitor_id]
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the last ``/service`` poll reported the monitor."""
+        return super().available and self.monitor_id in self.coordinator.data.services

@@ -12,17 +12,15 @@ login there. An HTTP 400 with the REST read fine is a proxy that drops the upgra
 repair issue says how to fix it, until the stream comes up.
 """
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 import logging
 import random
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from homeassistant.core import callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
 from .api import (
@@ -33,16 +31,11 @@ from .api import (
     NezhaRealIpHeaderError,
     NezhaStreamError,
     NezhaStreamHandshakeError,
+    NezhaStreamingClient,
 )
 from .api.stream import client_error_text
-from .const import DOMAIN
-from .coordinator import issue_id
-
-if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-
-    from .api import NezhaStreamingClient
-    from .coordinator import NezhaConfigEntry, NezhaServerCoordinator
+from .coordinator import NezhaServerCoordinator
+from .repair_issues import ISSUE_UPGRADE_REFUSED, async_raise_issue, async_withdraw_issues
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,8 +47,6 @@ STABLE_AFTER: Final = 60.0
 """Seconds a connection must have delivered frames for the next drop to start again at 1 s."""
 CREDENTIAL_REFUSED: Final = "credential refused: waiting for reauthentication"
 """``last_error`` once a refused credential ended the stream (it is not tried until the user acts)."""
-ISSUE_UPGRADE_REFUSED: Final = "live_updates_refused"
-"""Repair issue: something between HA and the dashboard answers the upgrade with HTTP 400."""
 UPGRADE_DROPPED_STATUS: Final = 400
 """What the dashboard answers a handshake whose upgrade headers a proxy dropped (a plain GET)."""
 
@@ -116,7 +107,7 @@ class NezhaLiveUpdates:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: NezhaConfigEntry,
+        entry: ConfigEntry,
         client: NezhaStreamingClient,
         coordinator: NezhaServerCoordinator,
     ) -> None:
@@ -199,7 +190,7 @@ class NezhaLiveUpdates:
         self._coordinator.async_set_live(True)
         # Raised by this run or an earlier one of the entry: the stream works now.
         self.state.upgrade_refused = False
-        ir.async_delete_issue(self._hass, DOMAIN, issue_id(ISSUE_UPGRADE_REFUSED, self._entry))
+        async_withdraw_issues(self._hass, self._entry.entry_id, ISSUE_UPGRADE_REFUSED)
         if self._down_logged:
             self._down_logged = False
             _LOGGER.info("Live updates from %s are back", self._entry.title)
@@ -241,12 +232,4 @@ class NezhaLiveUpdates:
         ):
             return
         self.state.upgrade_refused = True
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            issue_id(ISSUE_UPGRADE_REFUSED, self._entry),
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_UPGRADE_REFUSED,
-            translation_placeholders={"title": self._entry.title},
-        )
+        async_raise_issue(self._hass, self._entry, ISSUE_UPGRADE_REFUSED)

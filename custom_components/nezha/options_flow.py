@@ -4,8 +4,6 @@ Saving reloads the entry. The form is ``init`` for 1.x/2.x and ``polling`` for 0
 live updates to speak of.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 import logging
 from typing import Any
@@ -50,7 +48,8 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .coordinator import client_for_entry, entry_group
-from .flow_common import credential_kind, error_reason
+from .credentials import credential_kind
+from .flow_helpers import error_reason
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,15 +1,15 @@
-"""Sensors: a server's metrics, its ping monitors' latency, and the fleet's counts.
+"""Sensors: a server's metrics and billing, its ping monitors' latency, the fleet's counts, each
+server's traffic cycles and each ``/service`` monitor's summary.
 
-Traffic cycles, service availability and billing: service_entities.py.
+Every sensor class and description class lives here (core's class-module rule); the rows stay
+beside them, since a module of rows alone would have to import this one back.
 """
-
-from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, override
+from typing import Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -26,34 +26,31 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
+from .api import Billing, CycleUsage, Server, ServiceStats, parse_billing
 from .const import MAX_GPUS, MONITOR_ENTITY_KEYS
+from .data import NezhaConfigEntry
 from .entity import (
+    NezhaCycleEntity,
+    NezhaCycleEntityDescription,
     NezhaDashboardEntity,
     NezhaMonitorEntity,
     NezhaServerEntity,
     NezhaServerEntityDescription,
+    NezhaServiceEntity,
     storable,
 )
-from .service_entities import (
-    BILLING_EXPIRY,
-    CYCLE_SENSORS,
-    SERVICE_SENSORS,
-    NezhaBillingSensor,
-    NezhaCycleSensor,
-    NezhaServiceSensor,
+from .entity_tracking import (
+    async_track_cycle_entities,
+    async_track_monitor_entities,
+    async_track_server_entities,
+    async_track_service_entities,
 )
-from .service_tracking import async_track_cycle_entities, async_track_service_entities
-from .tracking import async_track_monitor_entities, async_track_server_entities
-
-if TYPE_CHECKING:
-    from homeassistant.core import HomeAssistant
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-    from homeassistant.helpers.typing import StateType
-
-    from .api import Server
-    from .coordinator import NezhaConfigEntry
-    from .server_data import ServersData
+from .state import ServersData
 
 PARALLEL_UPDATES = 0
 
@@ -271,6 +268,128 @@ MONITOR_LATENCY = SensorEntityDescription(
 )
 
 
+TIB = 1024**4
+"""A quota above 1 TiB is shown in TiB (its used bytes too): "9.30 TiB of 10", not "9,523 GiB"."""
+
+
+def _has_quota(usage: CycleUsage) -> bool:
+    return bool(usage.quota)
+
+
+def _not_full(share: float | None) -> float | None:
+    """A share below 100 % at most 99.99 %, so two decimals never round it up to "100.00"."""
+    return share if share is None or share >= 100 else min(share, 99.99)
+
+
+def _cycle_end(usage: CycleUsage) -> datetime | None:
+    """The end of the current cycle; unknown once passed, until the dashboard names the next."""
+    return usage.end if usage.end is None or usage.end > dt_util.utcnow() else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaCycleSensorEntityDescription(NezhaCycleEntityDescription, SensorEntityDescription):
+    """A sensor of one server in one traffic cycle."""
+
+    value_fn: Callable[[CycleUsage], StateType | datetime]
+    changes_at: Callable[[CycleUsage], datetime | None] = lambda _: None
+    """When the value changes with time alone, before the dashboard says anything new."""
+
+
+CYCLE_SENSORS: tuple[NezhaCycleSensorEntityDescription, ...] = (
+    NezhaCycleSensorEntityDescription(
+        key="transfer_cycle_used",
+        translation_key="transfer_cycle_used",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        # The drop to about 0 when a new cycle starts is a meter reset to statistics.
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.GIBIBYTES,
+        suggested_display_precision=2,
+        value_fn=lambda usage: usage.used,
+    ),
+    NezhaCycleSensorEntityDescription(
+        key="transfer_cycle_quota",
+        translation_key="transfer_cycle_quota",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.GIBIBYTES,
+        suggested_display_precision=2,
+        entity_registry_enabled_default=False,
+        exists_fn=_has_quota,
+        value_fn=lambda usage: usage.quota or None,
+    ),
+    NezhaCycleSensorEntityDescription(
+        key="transfer_cycle_usage",
+        translation_key="transfer_cycle_usage",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=1,
+        exists_fn=_has_quota,
+        value_fn=lambda usage: _percent(usage.used, usage.quota),
+    ),
+    NezhaCycleSensorEntityDescription(
+        key="transfer_cycle_end",
+        translation_key="transfer_cycle_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_cycle_end,
+        changes_at=lambda usage: usage.end,
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaServiceSensorEntityDescription(SensorEntityDescription):
+    """A sensor of one monitor's 30-day summary."""
+
+    value_fn: Callable[[ServiceStats], StateType]
+
+
+SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
+    NezhaServiceSensorEntityDescription(
+        key="service_uptime_30d",
+        translation_key="service_uptime_30d",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=2,
+        value_fn=lambda stats: _not_full(
+            _percent(
+                stats.total_up,
+                None
+                if stats.total_up is None or stats.total_down is None
+                else stats.total_up + stats.total_down,
+            )
+        ),
+    ),
+    NezhaServiceSensorEntityDescription(
+        key="service_delay",
+        translation_key="service_delay",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        suggested_display_precision=1,
+        value_fn=lambda stats: stats.delay_today,
+    ),
+)
+
+
+def _billing(server: Server) -> Billing | None:
+    return parse_billing(server.public_note, dt_util.utcnow())
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaBillingSensorEntityDescription(NezhaServerEntityDescription, SensorEntityDescription):
+    """The billing sensor of a server whose ``public_note`` carries billing terms."""
+
+
+BILLING_EXPIRY = NezhaBillingSensorEntityDescription(
+    key="billing_expiry",
+    translation_key="billing_expiry",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    requires_online=False,  # the note is the dashboard's, not the agent's
+    exists_fn=lambda server: _billing(server) is not None,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: NezhaConfigEntry,
@@ -323,3 +442,83 @@ class NezhaMonitorLatencySensor(NezhaMonitorEntity, SensorEntity):
         """Unknown for a failed round (0 ms) and when there is no current point."""
         point = self.current_point
         return storable(point.latency_ms) if point is not None and point.latency_ms > 0 else None
+
+
+class NezhaCycleSensor(NezhaCycleEntity, SensorEntity):
+    """Bytes used, quota, share used or end of a server's current traffic cycle."""
+
+    entity_description: NezhaCycleSensorEntityDescription
+
+    @property
+    @override
+    def suggested_unit_of_measurement(self) -> str | None:
+        """Byte counts of a quota above 1 TiB in TiB, so used and quota read alike."""
+        usage = self.coordinator.data.usage(self.rule_id, self.server_id)
+        if (
+            self.entity_description.device_class is SensorDeviceClass.DATA_SIZE
+            and usage is not None
+            and (usage.quota or 0) > TIB
+        ):
+            return UnitOfInformation.TEBIBYTES
+        return super().suggested_unit_of_measurement
+
+    @property
+    @override
+    def native_value(self) -> StateType | datetime:
+        """The value from the latest ``/service`` poll (unknown if Home Assistant can't store it)."""
+        return storable(self.entity_description.value_fn(self.usage))
+
+    @override
+    def next_change(self) -> datetime | None:
+        """When the cycle ends, for its end sensor."""
+        return self.entity_description.changes_at(self.usage)
+
+
+class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
+    """30-day uptime or today's average delay of a monitor."""
+
+    entity_description: NezhaServiceSensorEntityDescription
+
+    @property
+    @override
+    def native_value(self) -> StateType:
+        """Unknown delay when nothing was measured today (0), or when it can't be stored."""
+        return storable(self.entity_description.value_fn(self.stats))
+
+
+class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
+    """The next expiry of a server's billing terms; unknown when it never expires."""
+
+    entity_description: NezhaBillingSensorEntityDescription
+
+    @property
+    def billing(self) -> Billing | None:
+        """The terms in the latest note (None once the note no longer carries any)."""
+        return _billing(self.server)
+
+    @property
+    @override
+    def native_value(self) -> datetime | None:
+        """The next expiry, rolled forward for auto-renewal."""
+        billing = self.billing
+        return None if billing is None else storable(billing.expiry)
+
+    @override
+    def next_change(self) -> datetime | None:
+        """An auto-renewing server's expiry: then it rolls on to the next one."""
+        billing = self.billing
+        return billing.expiry if billing is not None and billing.auto_renewal else None
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Price, cycle, auto-renewal, and whether it never expires."""
+        billing = self.billing
+        if billing is None:
+            return None
+        return {
+            "never_expires": billing.never_expires,
+            "amount": billing.amount,
+            "cycle": billing.cycle,
+            "auto_renewal": billing.auto_renewal,
+        }

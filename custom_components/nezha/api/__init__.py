@@ -5,10 +5,10 @@ for 0.x; ``v1`` for 1.x and 2.x) that returns the same version-neutral models; `
 says from a URL alone which one a dashboard needs.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+import aiohttp
 
 from .auth import Login
 from .billing import parse_billing
@@ -44,9 +44,6 @@ from .models import (
 from .stream import NezhaServerStream, NezhaStreamError, NezhaStreamHandshakeError, StreamFrame
 from .v0 import NezhaV0Client
 from .v1 import API_V1, API_V2, NezhaV1Client
-
-if TYPE_CHECKING:
-    import aiohttp
 
 
 class NezhaClient(Protocol):

@@ -6,8 +6,6 @@ refused, nothing more is sent until a new client is made (the user acts, through
 **One login at a time**: however many requests wait for a JWT, one ``POST /login`` serves them.
 """
 
-from __future__ import annotations
-
 from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable

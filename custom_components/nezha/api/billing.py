@@ -6,8 +6,6 @@ Every field is a string and may be missing; a note of any other shape is just te
 ``None`` and raises nothing.
 """
 
-from __future__ import annotations
-
 import calendar
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta

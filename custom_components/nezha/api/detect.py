@@ -10,8 +10,6 @@ both a token and a login for 2.x; a token on a 2.0.x dashboard fails with a ``Ne
 says so, without counting towards the dashboard's block of this host.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 import json
@@ -29,8 +27,8 @@ from .errors import (
     NezhaResponseError,
     NezhaSchemeError,
 )
-from .http import DEFAULT_TIMEOUT, Reply, fetch
 from .parsing import mapping, text
+from .transport import DEFAULT_TIMEOUT, Reply, fetch
 from .v0 import NezhaV0Client
 from .v1 import (
     API_V1,

@@ -5,8 +5,6 @@ into these classes, so the entities never see a generation's wire format. A valu
 not send, or sent with the wrong type, is ``None`` (unknown), never a made-up zero.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -100,7 +98,11 @@ class ServersSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class MonitorPoint:
-    """One averaged round of a ping monitor; ``latency_ms == 0`` means the round failed."""
+    """One averaged round of a ping monitor, the same on every generation.
+
+    ``latency_ms <= 0`` means the round failed: the dashboard stores a failed ping as 0 ms (and
+    averages it in), and a negative average is no latency either, so it reads as a failure too.
+    """
 
     time: datetime
     latency_ms: float
@@ -114,9 +116,14 @@ class Monitor:
     server_id: int
     name: str
     latest: MonitorPoint | None = None
-    """The newest point with a numeric time and delay (a 0 ms point is a failed round)."""
+    """The newest usable point of the series (a failed round included)."""
     point_count: int = 0
-    """How many points the dashboard's series (24 h for v0) holds."""
+    """How many usable points the dashboard's series (its last 24 h) holds, on every generation.
+
+    Usable: a whole epoch-millisecond time from 1970-01-01T00:00:01 to the end of year 9999 and a
+    finite delay (``MonitorPoint``: 0 ms or less is a failed round, and counts). Pairs without
+    one are left out, so ``latest`` is ``None`` exactly when ``point_count`` is 0.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,6 @@ down. A number that can't be a measurement (not finite, negative where Go has an
 too big for a float or a ``uint64``) is unknown too.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -17,13 +15,15 @@ import re
 from typing import Any
 
 from .errors import NezhaResponseError
-from .models import Monitor, MonitorPoint, Temperature
+from .models import Monitor, MonitorPoint, MonitorsSnapshot, Temperature
 
 UINT64_LIMIT = 2**64
 """Go's ``uint64`` counters (bytes, ids, counts) are below this."""
 
-_MILLIS_LIMIT = int(datetime.max.replace(tzinfo=UTC).timestamp()) * 1000
-"""Epoch milliseconds from here on are past what a datetime can hold."""
+MIN_POINT_MILLIS = 1000
+"""The first whole second after the Unix epoch: 0 s and before are Go's "never", not a time."""
+MAX_POINT_MILLIS = 253_402_300_799_999
+"""The last millisecond of year 9999: a later time can't be a datetime."""
 
 
 _CREDENTIAL_SHAPES = re.compile(
@@ -214,28 +214,56 @@ def temperatures(value: Any) -> tuple[Temperature, ...]:
 def _newest_point(times: Any, delays: Any) -> tuple[MonitorPoint | None, int]:
     """A ping series (epoch milliseconds beside average delays) as its newest point and size.
 
-    Only pairs of a positive whole time and a finite delay count; a 0 ms delay is a failed round
-    and counts too. One datetime is built, for the newest pair: a series holds up to a day of
-    points per monitor, and a fleet has thousands of series each poll.
+    Only pairs of a whole time from ``MIN_POINT_MILLIS`` to ``MAX_POINT_MILLIS`` and a finite
+    delay count; a delay of 0 ms or less is a failed round (``models.MonitorPoint``) and counts
+    too. One datetime is built, for the newest pair: a series holds up to a day of points per
+    monitor, and a fleet has thousands of series each poll.
     """
     if not isinstance(times, list) or not isinstance(delays, list):
         return None, 0
-    count = 0
-    newest_millis, newest_delay = 0, 0.0
-    for millis, delay in zip(times, delays, strict=False):
-        if (
-            isinstance(millis, int)
-            and not isinstance(millis, bool)
-            and 0 < millis < _MILLIS_LIMIT
-            and (latency := finite(delay)) is not None
-        ):
-            count += 1
-            if millis >= newest_millis:
-                newest_millis, newest_delay = millis, latency
-    if not count:
-        return None, 0
+    count = min(len(times), len(delays))  # parallel arrays: only complete pairs
+    times, delays = times[:count], delays[:count]
+    if count and (newest := _newest_of_clean(times, delays)) is not None:
+        newest_millis, newest_delay = newest
+    else:
+        count = 0
+        newest_millis, newest_delay = 0, 0.0
+        for millis, delay in zip(times, delays, strict=True):
+            if (
+                type(millis) is int
+                and MIN_POINT_MILLIS <= millis <= MAX_POINT_MILLIS
+                and (latency := finite(delay)) is not None
+            ):
+                count += 1
+                if millis >= newest_millis:
+                    newest_millis, newest_delay = millis, latency
+        if not count:
+            return None, 0
     when = datetime.fromtimestamp(newest_millis // 1000, UTC)
     return MonitorPoint(time=when, latency_ms=newest_delay), count
+
+
+def _newest_of_clean(times: list[Any], delays: list[Any]) -> tuple[int, float] | None:
+    """The last pair, when every pair is usable and the last is the newest; else ``None``.
+
+    What a dashboard sends (a day of points, oldest first), checked at C speed with no Python
+    loop over the series; anything else (a bad item, an unsorted series) takes the loop above.
+    """
+    if set(map(type, times)) != {int} or not set(map(type, delays)) <= {int, float}:
+        return None
+    try:
+        total = math.fsum(delays)  # NaN, infinity or an int too big for a float show here
+    except OverflowError:
+        return None
+    newest = max(times)
+    if (
+        not math.isfinite(total)
+        or min(times) < MIN_POINT_MILLIS
+        or newest > MAX_POINT_MILLIS
+        or times[-1] != newest
+    ):
+        return None
+    return newest, float(delays[-1])
 
 
 def monitor_series(item: Mapping[str, Any], server_id: int) -> Monitor | None:
@@ -254,4 +282,48 @@ def monitor_series(item: Mapping[str, Any], server_id: int) -> Monitor | None:
         name=text(item, "monitor_name") or f"#{monitor_id}",
         latest=latest,
         point_count=count,
+    )
+
+
+def objects(data: Any, name: str = "data") -> list[Mapping[str, Any]]:
+    """A list of objects (items of another kind dropped); a missing list is empty.
+
+    1.x/2.x leave an empty list out (``omitempty``), 0.x sends ``null``. ``name``: what the error
+    calls the field (``data`` on 1.x/2.x, ``result`` on 0.x).
+    """
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise NezhaResponseError(f"{name} is {type(data).__name__}, not a list")
+    return [item for item in data if isinstance(item, Mapping)]
+
+
+def has_report(state: Mapping[str, Any]) -> bool:
+    """Whether an agent's state object holds a report: any figure that is not zero or empty.
+
+    Every generation says "nothing reported" the same way: 1.x/2.x leave every zero out (``{}``),
+    0.x sends every field as zero or ``null``; a list of zeros (one per GPU) is no report either.
+    A real report always has some figure (uptime, memory).
+    """
+    return any(map(_is_figure, state.values()))
+
+
+def _is_figure(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(map(_is_figure, value))
+    if isinstance(value, Mapping):
+        return any(map(_is_figure, value.values()))
+    return bool(value)
+
+
+def monitors_snapshot(
+    items: list[Mapping[str, Any]], server_id: int, dashboard_time: datetime | None
+) -> MonitorsSnapshot:
+    """One server's monitor series as every generation sends them, by monitor id."""
+    monitors: dict[int, Monitor] = {}
+    for item in items:
+        if (monitor := monitor_series(item, server_id)) is not None:
+            monitors[monitor.id] = monitor
+    return MonitorsSnapshot(
+        server_id=server_id, monitors=dict(sorted(monitors.items())), dashboard_time=dashboard_time
     )

@@ -7,16 +7,13 @@ a newer theme also reads them as per-server maps, so both are accepted. What the
 out or both) is only in ``/alert-rule``. An item or field of the wrong type is dropped or unknown.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 
 from .errors import NezhaResponseError
 from .models import AlertRule, CycleUsage, ServicesSnapshot, ServiceStats, TrafficCycle
-from .parsing import UINT64_LIMIT, as_unsigned, finite, mapping, rfc3339, text, unsigned
-from .v1_parse import objects
+from .parsing import UINT64_LIMIT, as_unsigned, finite, mapping, objects, rfc3339, text, unsigned
 
 TODAY: Final = 29
 """Index of today in the 30 daily values of a service."""

@@ -17,8 +17,6 @@ socket. That shapes this module:
   only when asked (``server``); its last report (``last_active``) is all most frames need.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator, Callable, KeysView, Mapping
 from datetime import datetime

@@ -1,15 +1,29 @@
-"""What every generation's client does to each request: bound how many run and how much is read.
+"""The one request path of every generation's client: bounded, size-limited, errors mapped.
 
 A dashboard (or a proxy in front of it) can be slow and can send anything; one entry must neither
 flood it with requests (each v0 monitor request is a database query on the dashboard) nor let one
-answer fill Home Assistant's memory.
+answer fill Home Assistant's memory. The 0.x and 1.x/2.x clients and detection send their
+requests through ``fetch`` and get the status, the body and the dashboard's clock back, or a
+``NezhaConnectionError`` (a timeout, no connection, an untrusted certificate, HTTP 5xx); the body
+is read by ``read_body``, which refuses one over ``MAX_BODY_BYTES`` before it is read whole. What
+an answer means (its envelope, its refusals) and redacting secrets from it are each client's and
+``parsing.decode_json_object``'s.
 """
 
-from __future__ import annotations
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+import re
+from typing import Any
 
 import aiohttp
+from yarl import URL
 
-from .errors import NezhaResponseError
+from .errors import NezhaCertificateError, NezhaConnectionError, NezhaResponseError
+from .parsing import http_date
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds for a whole request, connect to last byte."""
 
 MAX_CONCURRENT_REQUESTS = 10
 """Requests one client (one config entry) has in flight at once, every endpoint counted."""
@@ -42,3 +56,65 @@ async def read_body(response: aiohttp.ClientResponse, limit: int = MAX_BODY_BYTE
 
 def _too_big(status: int, limit: int) -> str:
     return f"HTTP {status}: the answer is larger than {limit // (1024 * 1024)} MiB"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What came back: the status, the whole body, whether it says it is HTML, and the clock."""
+
+    status: int
+    body: bytes
+    is_html: bool
+    dashboard_time: datetime | None
+    """The ``Date`` header: freshness is judged by the dashboard's clock, not Home Assistant's."""
+
+
+async def fetch(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    *,
+    limits: aiohttp.ClientTimeout,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+    json: Any = None,
+) -> Reply:
+    """Send one request and read its answer; HTTP 5xx is a connection error (a proxy, a restart)."""
+    try:
+        async with session.request(
+            method, url, headers=headers, params=params, json=json, timeout=limits
+        ) as response:
+            status = response.status
+            if status >= 500:  # a proxy's error page: nothing in it worth reading
+                raise NezhaConnectionError(
+                    f"HTTP {status} from the dashboard or a proxy in front of it"
+                )
+            body = await read_body(response)
+            reply = Reply(
+                status=status,
+                body=body,
+                is_html=response.content_type == "text/html",
+                dashboard_time=http_date(response.headers.get("Date")),
+            )
+    except TimeoutError as err:
+        raise NezhaConnectionError(f"timed out after {limits.total:g} s") from err
+    except aiohttp.ClientError as err:
+        raise connection_error(err) from err
+    return reply
+
+
+_QUOTED = re.compile(r"'[^']*'")
+"""A quoted name in a TLS reason (``…is not valid for 'host'.``): the host stays out of messages."""
+
+
+def connection_error(err: aiohttp.ClientError) -> NezhaConnectionError:
+    """The error for a request that got no answer; an untrusted certificate has its own.
+
+    The certificate's reason comes from the TLS check (``self-signed certificate``, ``certificate
+    has expired``, ``unable to get local issuer certificate``, ``Hostname mismatch, …``).
+    """
+    if isinstance(err, aiohttp.ClientConnectorCertificateError):
+        cause = err.certificate_error
+        reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None)
+        return NezhaCertificateError(_QUOTED.sub("this address", str(reason or cause)).rstrip(". "))
+    return NezhaConnectionError(f"{type(err).__name__}: {err}")

@@ -5,10 +5,8 @@ with ``{"code": 403}``; empty lists are ``null`` in places; ``host``/``status`` 
 the order of servers is random; ``last_active`` is ``-62135596800`` for a server never seen.
 """
 
-from __future__ import annotations
-
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 import logging
 from typing import Any
@@ -16,47 +14,25 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .errors import (
-    NezhaAuthError,
-    NezhaConnectionError,
-    NezhaResponseError,
-    NezhaUnsupportedVersionError,
-)
-from .http import connection_error
-from .models import (
-    Host,
-    Monitor,
-    MonitorPoint,
-    MonitorsSnapshot,
-    Server,
-    ServersSnapshot,
-    Status,
-    Temperature,
-)
+from .errors import NezhaAuthError, NezhaResponseError, NezhaUnsupportedVersionError
+from .models import Host, MonitorsSnapshot, Server, ServersSnapshot, Status
 from .parsing import (
     decode_json_object,
-    finite,
-    http_date,
+    has_report,
     integer,
     mapping,
+    monitors_snapshot,
     number,
+    objects,
+    temperatures,
     text,
     text_tuple,
     unix_seconds,
     unsigned,
 )
-from .transport import MAX_CONCURRENT_REQUESTS, read_body
-from .v1_parse import has_report
+from .transport import DEFAULT_TIMEOUT, MAX_CONCURRENT_REQUESTS, fetch
 
 _LOGGER = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT = 10.0
-"""Seconds for a whole request, connect to last byte."""
-
-MIN_POINT_MILLIS = 1000
-"""The first whole second after the Unix epoch: 0 and before are Go's "never", not a time."""
-MAX_POINT_MILLIS = 253_402_300_799_999
-"""The last millisecond of year 9999: a later time can't be a datetime."""
 
 _CODE_OK = 0
 _CODE_FORBIDDEN = 403
@@ -93,7 +69,7 @@ class NezhaV0Client:
         params = {"tag": tag} if tag else {}
         payload, dashboard_time = await self._request("server/details", params)
         servers: dict[int, Server] = {}
-        for item in _list_result(payload):
+        for item in objects(payload.get("result"), "result"):
             if (server := _parse_server(item)) is not None:
                 servers[server.id] = server
         return ServersSnapshot(servers=dict(sorted(servers.items())), dashboard_time=dashboard_time)
@@ -109,16 +85,13 @@ class NezhaV0Client:
         A server the dashboard no longer knows has no monitors (it was deleted between two polls).
         """
         payload, dashboard_time = await self._request(f"monitor/{server_id}", {}, missing_ok=True)
-        monitors: dict[int, Monitor] = {}
-        if payload.get("code") != _CODE_NOT_FOUND:
-            for item in _list_result(payload):
-                if (monitor := _parse_monitor(item, server_id)) is not None:
-                    monitors[monitor.id] = monitor
-        return MonitorsSnapshot(
-            server_id=server_id,
-            monitors=dict(sorted(monitors.items())),
-            dashboard_time=dashboard_time,
+        # Code 404: the dashboard no longer knows the server (deleted between two polls).
+        items = (
+            []
+            if payload.get("code") == _CODE_NOT_FOUND
+            else objects(payload.get("result"), "result")
         )
+        return monitors_snapshot(items, server_id, dashboard_time)
 
     async def _request(
         self, path: str, params: Mapping[str, str], *, missing_ok: bool = False
@@ -128,30 +101,17 @@ class NezhaV0Client:
             # v0 tokens are 32 ASCII letters and digits; anything else (a non-ASCII letter, a line
             # break pasted inside) cannot be a header value, and aiohttp would raise a bare error.
             raise NezhaAuthError("the API token contains characters a v0 token never has")
-        url = self._base / "api/v1" / path
-        try:
-            async with (
-                self._limit,
-                self._session.get(
-                    url,
-                    params=params,
-                    headers={"Authorization": self._token},
-                    timeout=self._timeout,
-                ) as response,
-            ):
-                status = response.status
-                if status >= 500:  # a proxy's error page: nothing in it worth reading
-                    raise NezhaConnectionError(
-                        f"HTTP {status} from the dashboard or a proxy in front of it"
-                    )
-                dashboard_time = http_date(response.headers.get("Date"))
-                body = await read_body(response)
-        except TimeoutError as err:
-            raise NezhaConnectionError(f"timed out after {self._timeout.total:g} s") from err
-        except aiohttp.ClientError as err:
-            raise connection_error(err) from err
-
-        payload = decode_json_object(body, status, (self._token,))
+        async with self._limit:
+            reply = await fetch(
+                self._session,
+                "GET",
+                self._base / "api/v1" / path,
+                limits=self._timeout,
+                headers={"Authorization": self._token},
+                params=params,
+            )
+        status, dashboard_time = reply.status, reply.dashboard_time
+        payload = decode_json_object(reply.body, status, (self._token,))
         if "error" in payload or "success" in payload:
             raise NezhaUnsupportedVersionError(
                 "the dashboard answers like Nezha 1.x or 2.x, which has no v0 API"
@@ -166,16 +126,6 @@ class NezhaV0Client:
         if code != _CODE_OK:
             raise NezhaResponseError(f"HTTP {status}: Nezha result code {code}")
         return payload, dashboard_time
-
-
-def _list_result(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The ``result`` list (``null`` means empty); items that are not objects are dropped."""
-    result = payload.get("result")
-    if result is None:
-        return []
-    if not isinstance(result, list):
-        raise NezhaResponseError(f"result is {type(result).__name__}, not a list")
-    return [item for item in result if isinstance(item, Mapping)]
 
 
 def _parse_server(item: Mapping[str, Any]) -> Server | None:
@@ -244,75 +194,7 @@ def _parse_status(data: Mapping[str, Any], *, has_gpu: bool) -> Status:
         tcp_connections=unsigned(data, "TcpConnCount"),
         udp_connections=unsigned(data, "UdpConnCount"),
         processes=unsigned(data, "ProcessCount"),
-        temperatures=_parse_temperatures(data.get("Temperatures")),
+        temperatures=temperatures(data.get("Temperatures")),
         # v0 always sends a GPU figure (0 without a GPU); it means something only with GPU models.
         gpu_usage=(gpu,) if has_gpu and gpu is not None else (),
     )
-
-
-def _parse_temperatures(value: Any) -> tuple[Temperature, ...]:
-    if not isinstance(value, list):
-        return ()
-    sensors = []
-    for item in value:
-        if isinstance(item, Mapping) and (celsius := number(item, "Temperature")) is not None:
-            sensors.append(Temperature(name=text(item, "Name") or "", celsius=celsius))
-    return tuple(sensors)
-
-
-def _parse_monitor(item: Mapping[str, Any], server_id: int) -> Monitor | None:
-    monitor_id = unsigned(item, "monitor_id")
-    if monitor_id is None:
-        return None
-    times = item.get("created_at")
-    delays = item.get("avg_delay")
-    latest: MonitorPoint | None = None
-    count = 0
-    if isinstance(times, list) and isinstance(delays, list):
-        count = min(len(times), len(delays))  # parallel arrays: only complete pairs count
-        if (newest := _newest_point(times, delays, count)) is not None:
-            millis, delay = newest
-            if (when := unix_seconds(millis // 1000)) is not None:
-                latest = MonitorPoint(time=when, latency_ms=delay)
-    return Monitor(
-        id=monitor_id,
-        server_id=server_id,
-        name=text(item, "monitor_name") or f"#{monitor_id}",
-        latest=latest,
-        point_count=count,
-    )
-
-
-def _newest_point(
-    times: Sequence[Any], delays: Sequence[Any], count: int
-) -> tuple[int, float] | None:
-    """The newest (time in ms, delay) pair of a series; ``None`` when no pair is usable.
-
-    The dashboard sends a day of points oldest first (about 1,440 a monitor), so the last pair is
-    the newest: ``max`` confirms it at C speed, with no Python loop over the series and no
-    datetime per point. Only an odd series (unsorted, bad items) takes the slow path.
-    """
-    if count == 0:
-        return None
-    last = _usable_point(times[count - 1], delays[count - 1])
-    if last is not None:
-        try:
-            newest = max(times) if count == len(times) else max(times[:count])
-        except TypeError:  # an item that is not a number
-            newest = None
-        if newest == last[0]:
-            return last
-    best: tuple[int, float] | None = None
-    for index in range(count):
-        point = _usable_point(times[index], delays[index])
-        if point is not None and (best is None or point[0] >= best[0]):
-            best = point
-    return best
-
-
-def _usable_point(millis: Any, delay: Any) -> tuple[int, float] | None:
-    """A point with a whole time a datetime can hold and a finite, non-negative delay."""
-    if type(millis) is not int or not MIN_POINT_MILLIS <= millis <= MAX_POINT_MILLIS:
-        return None
-    latency = finite(delay)
-    return None if latency is None or latency < 0 else (millis, latency)

@@ -7,8 +7,6 @@ for 1.x notices a dashboard upgraded in place to 2.x and changes ``api_version``
 (an upgrade keeps the database, and the login keeps working), so its owner can store that.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
@@ -29,13 +27,12 @@ from .errors import (
     NezhaRealIpHeaderError,
     NezhaResponseError,
 )
-from .http import DEFAULT_TIMEOUT, Reply, fetch
-from .models import AlertRule, Monitor, MonitorsSnapshot, Server, ServersSnapshot, ServicesSnapshot
-from .parsing import decode_json_object, monitor_series, redact, rfc3339, text
+from .models import AlertRule, MonitorsSnapshot, Server, ServersSnapshot, ServicesSnapshot
+from .parsing import decode_json_object, monitors_snapshot, objects, redact, rfc3339, text
 from .services_parse import parse_alert_rules, parse_services
 from .stream import NezhaServerStream, open_server_stream, stream_url
-from .transport import MAX_CONCURRENT_REQUESTS
-from .v1_parse import is_2x_server, objects, parse_group, parse_server
+from .transport import DEFAULT_TIMEOUT, MAX_CONCURRENT_REQUESTS, Reply, fetch
+from .v1_parse import is_2x_server, parse_group, parse_server
 
 API_V1: Final = "v1"
 API_V2: Final = "v2"
@@ -144,15 +141,7 @@ class NezhaV1Client:
                 # 2.x removed this route: the dashboard was upgraded in place.
                 self.api_version = API_V2
                 data, dashboard_time = await self._get(*v2_route)
-        monitors: dict[int, Monitor] = {}
-        for item in objects(data):
-            if (monitor := monitor_series(item, server_id)) is not None:
-                monitors[monitor.id] = monitor
-        return MonitorsSnapshot(
-            server_id=server_id,
-            monitors=dict(sorted(monitors.items())),
-            dashboard_time=dashboard_time,
-        )
+        return monitors_snapshot(objects(data), server_id, dashboard_time)
 
     async def async_open_stream(self) -> NezhaServerStream:
         """Open the live stream (``/ws/server``) with the credential the REST calls use.

@@ -6,15 +6,13 @@ everywhere (a 0 is left out), times in RFC 3339 with the dashboard's offset and
 GPU. An item or field of the wrong type is dropped or unknown, never an exception.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 import logging
 from typing import Any
 
-from .errors import NezhaResponseError
 from .models import Host, Server, Status
 from .parsing import (
+    has_report,
     integer,
     mapping,
     number,
@@ -30,15 +28,6 @@ from .parsing import (
 )
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def objects(data: Any) -> list[Mapping[str, Any]]:
-    """A list of objects; a missing list (``omitempty`` drops an empty one) is empty."""
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise NezhaResponseError(f"data is {type(data).__name__}, not a list")
-    return [item for item in data if isinstance(item, Mapping)]
 
 
 def is_2x_server(item: Mapping[str, Any]) -> bool:
@@ -79,24 +68,6 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
 def _is_zero_time(value: Any) -> bool:
     """Go's zero ``time.Time`` as JSON: "never", as opposed to a time left out or garbled."""
     return isinstance(value, str) and value.startswith("0001-01-01")
-
-
-def has_report(state: Mapping[str, Any]) -> bool:
-    """Whether an agent's state object holds a report: any figure that is not zero or empty.
-
-    Every generation says "nothing reported" the same way: 1.x/2.x leave every zero out (``{}``),
-    0.x sends every field as zero or ``null``; a list of zeros (one per GPU) is no report either.
-    A real report always has some figure (uptime, memory).
-    """
-    return any(map(_is_figure, state.values()))
-
-
-def _is_figure(value: Any) -> bool:
-    if isinstance(value, list):
-        return any(map(_is_figure, value))
-    if isinstance(value, Mapping):
-        return any(map(_is_figure, value.values()))
-    return bool(value)
 
 
 def _parse_host(data: Mapping[str, Any], *, country_code: str | None) -> Host:

@@ -1,17 +1,20 @@
-"""The registries' side: device identity and information, and the housekeeping of each poll."""
+"""The registries' side: device identity and information, unique ids, and each poll's housekeeping.
 
-from __future__ import annotations
+One helper per identifier format, each taking the entry id (not the entry): what an id is made of
+is all it needs. Helpers that read the entry's URL or title, or update it, take a plain entry.
+"""
 
 from collections.abc import Iterable, Mapping
 import logging
 import re
-from typing import TYPE_CHECKING
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_URL, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 
+from .api import Server
 from .const import (
     CONF_DEVICES_GROUP,
     CYCLE_ENTITY_KEYS,
@@ -21,47 +24,43 @@ from .const import (
     SERVICE_ENTITY_KEYS,
 )
 
-if TYPE_CHECKING:
-    from .api import Server
-    from .coordinator import NezhaConfigEntry
-
 _LOGGER = logging.getLogger(__name__)
 
 
-def dashboard_identifier(entry: NezhaConfigEntry) -> tuple[str, str]:
+def dashboard_identifier(entry_id: str) -> tuple[str, str]:
     """The dashboard device's identifier."""
-    return (DOMAIN, entry.entry_id)
+    return (DOMAIN, entry_id)
 
 
-def server_identifier(entry: NezhaConfigEntry, server_id: int) -> tuple[str, str]:
+def server_identifier(entry_id: str, server_id: int) -> tuple[str, str]:
     """A server device's identifier (stable: Nezha never reuses a server id)."""
-    return (DOMAIN, f"{entry.entry_id}_{server_id}")
+    return (DOMAIN, f"{entry_id}_{server_id}")
 
 
-def server_unique_id(entry: NezhaConfigEntry, server_id: int, key: str) -> str:
+def server_unique_id(entry_id: str, server_id: int, key: str) -> str:
     """The unique id of one of a server's entities."""
-    return f"{entry.entry_id}_{server_id}_{key}"
+    return f"{entry_id}_{server_id}_{key}"
 
 
-def monitor_unique_id(entry: NezhaConfigEntry, server_id: int, monitor_id: int, key: str) -> str:
+def monitor_unique_id(entry_id: str, server_id: int, monitor_id: int, key: str) -> str:
     """The unique id of one of a ping monitor's entities (on its server's device)."""
-    return f"{entry.entry_id}_{server_id}_{monitor_id}_{key}"
+    return f"{entry_id}_{server_id}_{monitor_id}_{key}"
 
 
-def cycle_unique_id(entry: NezhaConfigEntry, server_id: int, rule_id: int, key: str) -> str:
+def cycle_unique_id(entry_id: str, server_id: int, rule_id: int, key: str) -> str:
     """The unique id of one of a traffic cycle's sensors (on the device of a server it covers)."""
-    return f"{entry.entry_id}_{server_id}_cycle{rule_id}_{key}"
+    return f"{entry_id}_{server_id}_cycle{rule_id}_{key}"
 
 
-def service_unique_id(entry: NezhaConfigEntry, monitor_id: int, key: str) -> str:
+def service_unique_id(entry_id: str, monitor_id: int, key: str) -> str:
     """The unique id of one of a ``/service`` monitor's entities (on the dashboard device)."""
-    return f"{entry.entry_id}_service{monitor_id}_{key}"
+    return f"{entry_id}_service{monitor_id}_{key}"
 
 
-def is_service_or_cycle_unique_id(entry: NezhaConfigEntry, unique_id: str) -> bool:
+def is_service_or_cycle_unique_id(entry_id: str, unique_id: str) -> bool:
     """Whether ``unique_id`` is one of ``service_unique_id`` or ``cycle_unique_id``."""
     keys = "|".join(map(re.escape, (*CYCLE_ENTITY_KEYS, *_service_keys())))
-    pattern = rf"{re.escape(entry.entry_id)}_(?:service\d+|\d+_cycle\d+)_(?:{keys})"
+    pattern = rf"{re.escape(entry_id)}_(?:service\d+|\d+_cycle\d+)_(?:{keys})"
     return re.fullmatch(pattern, unique_id) is not None
 
 
@@ -69,15 +68,15 @@ def _service_keys() -> tuple[str, ...]:
     return tuple(key for keys in SERVICE_ENTITY_KEYS.values() for key in keys)
 
 
-def dashboard_unique_id(entry: NezhaConfigEntry, key: str) -> str:
+def dashboard_unique_id(entry_id: str, key: str) -> str:
     """The unique id of one of the dashboard device's entities."""
-    return f"{entry.entry_id}_{key}"
+    return f"{entry_id}_{key}"
 
 
-def server_id_from_identifier(entry: NezhaConfigEntry, identifier: tuple[str, str]) -> int | None:
+def server_id_from_identifier(entry_id: str, identifier: tuple[str, str]) -> int | None:
     """The server id in a server device's identifier, or None for any other device."""
     domain, value = identifier
-    prefix = f"{entry.entry_id}_"
+    prefix = f"{entry_id}_"
     if domain != DOMAIN or not value.startswith(prefix):
         return None
     server_id = value.removeprefix(prefix)
@@ -94,12 +93,10 @@ def server_model(server: Server) -> str | None:
     return f"{name} {version}" if version else name
 
 
-def server_device_info(
-    entry: NezhaConfigEntry, server: Server, dashboard_device_id: str
-) -> DeviceInfo:
+def server_device_info(entry: ConfigEntry, server: Server, dashboard_device_id: str) -> DeviceInfo:
     """What the device registry shows for one server."""
     return DeviceInfo(
-        identifiers={server_identifier(entry, server.id)},
+        identifiers={server_identifier(entry.entry_id, server.id)},
         name=server.name,
         manufacturer=MANUFACTURER,
         model=server_model(server),
@@ -110,17 +107,17 @@ def server_device_info(
     )
 
 
-def dashboard_device_info(entry: NezhaConfigEntry) -> DeviceInfo:
+def dashboard_device_info(entry_id: str) -> DeviceInfo:
     """Links an entity to the dashboard device (created by ``async_create_dashboard_device``)."""
-    return DeviceInfo(identifiers={dashboard_identifier(entry)})
+    return DeviceInfo(identifiers={dashboard_identifier(entry_id)})
 
 
 @callback
-def async_create_dashboard_device(hass: HomeAssistant, entry: NezhaConfigEntry) -> dr.DeviceEntry:
+def async_create_dashboard_device(hass: HomeAssistant, entry: ConfigEntry) -> dr.DeviceEntry:
     """Create or update the dashboard's device, which the server devices link to."""
     return dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
-        identifiers={dashboard_identifier(entry)},
+        identifiers={dashboard_identifier(entry.entry_id)},
         name=entry.title,
         manufacturer=MANUFACTURER,
         model="Dashboard",
@@ -130,17 +127,32 @@ def async_create_dashboard_device(hass: HomeAssistant, entry: NezhaConfigEntry) 
 
 
 @callback
-def async_registered_server_ids(hass: HomeAssistant, entry: NezhaConfigEntry) -> set[int]:
+def async_registered_server_ids(hass: HomeAssistant, entry_id: str) -> set[int]:
     """The servers that have a device from an earlier run."""
     return {
         server_id
-        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
         for identifier in device.identifiers
-        if (server_id := server_id_from_identifier(entry, identifier)) is not None
+        if (server_id := server_id_from_identifier(entry_id, identifier)) is not None
     }
 
 
-def group_changed(entry: NezhaConfigEntry, group: str | int | None) -> bool:
+@callback
+def async_reported_server_ids(hass: HomeAssistant, entry_id: str) -> set[int]:
+    """The servers whose agent reported in an earlier run: their device has its host's details.
+
+    So a dashboard restarting while Home Assistant does is still told from a new agent.
+    """
+    return {
+        server_id
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+        if device.model or device.sw_version
+        for identifier in device.identifiers
+        if (server_id := server_id_from_identifier(entry_id, identifier)) is not None
+    }
+
+
+def group_changed(entry: ConfigEntry, group: str | int | None) -> bool:
     """Whether the server devices were made for another server group than ``group`` (None: all).
 
     Only the user changes it (in the options): servers outside the new choice then leave with
@@ -152,9 +164,7 @@ def group_changed(entry: NezhaConfigEntry, group: str | int | None) -> bool:
 
 
 @callback
-def async_remember_group(
-    hass: HomeAssistant, entry: NezhaConfigEntry, group: str | int | None
-) -> None:
+def async_remember_group(hass: HomeAssistant, entry: ConfigEntry, group: str | int | None) -> None:
     """The server devices are those of ``group`` now (called once an answer listed its servers)."""
     if not group_changed(entry, group):
         return
@@ -166,14 +176,14 @@ def async_remember_group(
 
 @callback
 def async_remove_server_devices(
-    hass: HomeAssistant, entry: NezhaConfigEntry, server_ids: Iterable[int]
+    hass: HomeAssistant, entry_id: str, server_ids: Iterable[int]
 ) -> None:
     """Remove the devices (and with them the entities) of servers gone for good."""
     device_registry = dr.async_get(hass)
     for server_id in server_ids:
         _LOGGER.debug("Server %s left the dashboard; removing its device", server_id)
         if device := device_registry.async_get_device_by_identifier(
-            server_identifier(entry, server_id), entry.entry_id
+            server_identifier(entry_id, server_id), entry_id
         ):
             device_registry.async_remove_device(device.id)
 
@@ -181,7 +191,7 @@ def async_remove_server_devices(
 @callback
 def async_sync_server_devices(
     hass: HomeAssistant,
-    entry: NezhaConfigEntry,
+    entry: ConfigEntry,
     servers: Mapping[int, Server],
     previous: Mapping[int, Server],
     changed: Iterable[int],
@@ -196,7 +206,7 @@ def async_sync_server_devices(
         ):
             continue
         device = device_registry.async_get_device_by_identifier(
-            server_identifier(entry, server.id), entry.entry_id
+            server_identifier(entry.entry_id, server.id), entry.entry_id
         )
         if device is None:
             continue  # the platforms create it with the server's first entities
@@ -211,21 +221,21 @@ def async_sync_server_devices(
 
 @callback
 def async_remove_monitor_entities(
-    hass: HomeAssistant, entry: NezhaConfigEntry, stale: Iterable[tuple[int, int]]
+    hass: HomeAssistant, entry_id: str, stale: Iterable[tuple[int, int]]
 ) -> None:
     """Remove the entities of monitors gone for good (the server's device stays)."""
     entity_registry = er.async_get(hass)
     for server_id, monitor_id in stale:
         _LOGGER.debug("Monitor %s left server %s; removing its entities", monitor_id, server_id)
         for platform, key in MONITOR_ENTITY_KEYS.items():
-            unique_id = monitor_unique_id(entry, server_id, monitor_id, key)
+            unique_id = monitor_unique_id(entry_id, server_id, monitor_id, key)
             if entity_id := entity_registry.async_get_entity_id(platform, DOMAIN, unique_id):
                 entity_registry.async_remove(entity_id)
 
 
 @callback
 def async_remove_service_entities(
-    hass: HomeAssistant, entry: NezhaConfigEntry, monitor_ids: Iterable[int]
+    hass: HomeAssistant, entry_id: str, monitor_ids: Iterable[int]
 ) -> None:
     """Remove the entities of ``/service`` monitors gone for good."""
     entity_registry = er.async_get(hass)
@@ -233,14 +243,14 @@ def async_remove_service_entities(
         _LOGGER.debug("Service %s left the dashboard; removing its entities", monitor_id)
         for platform, keys in SERVICE_ENTITY_KEYS.items():
             for key in keys:
-                unique_id = service_unique_id(entry, monitor_id, key)
+                unique_id = service_unique_id(entry_id, monitor_id, key)
                 if entity_id := entity_registry.async_get_entity_id(platform, DOMAIN, unique_id):
                     entity_registry.async_remove(entity_id)
 
 
 @callback
 def async_remove_cycle_entities(
-    hass: HomeAssistant, entry: NezhaConfigEntry, stale: Iterable[tuple[int, int]]
+    hass: HomeAssistant, entry_id: str, stale: Iterable[tuple[int, int]]
 ) -> None:
     """Remove the sensors of traffic cycles (rule id, server id) gone for good."""
     entity_registry = er.async_get(hass)
@@ -249,6 +259,6 @@ def async_remove_cycle_entities(
             "Cycle %s no longer covers server %s; removing its sensors", rule_id, server_id
         )
         for key in CYCLE_ENTITY_KEYS:
-            unique_id = cycle_unique_id(entry, server_id, rule_id, key)
+            unique_id = cycle_unique_id(entry_id, server_id, rule_id, key)
             if entity_id := entity_registry.async_get_entity_id(Platform.SENSOR, DOMAIN, unique_id):
                 entity_registry.async_remove(entity_id)

@@ -1,14 +1,8 @@
-"""What the config flow and the options flow share: URL rules and the reason for each error."""
+"""What the config flow and the options flow share: URL and token rules, the reason for each error."""
 
-from __future__ import annotations
-
-from collections.abc import Mapping
 import logging
 import re
-from typing import Any, Literal
 
-from homeassistant.const import CONF_USERNAME
-from homeassistant.exceptions import ConfigEntryAuthFailed
 from yarl import URL
 
 from .api import (
@@ -25,14 +19,11 @@ from .api import (
     NezhaSchemeError,
     NezhaUnsupportedVersionError,
 )
-from .const import CONF_API, DOMAIN
+from .credentials import CredentialKind
 
 _LOGGER = logging.getLogger(__name__)
 
 EXAMPLE_URL = "https://nezha.example.com:8008"
-
-type CredentialKind = Literal["api_token", "access_token", "password"]
-"""What an entry signs in with: a 0.x API token, a 2.x personal access token or a login."""
 
 ERROR_REASONS: dict[type[NezhaError], str] = {
     NezhaConnectionError: "cannot_connect",
@@ -63,27 +54,6 @@ _TOKEN_SHAPES = {
     API_V2: re.compile(r"nzp_[0-9A-Za-z]{32}"),
 }
 """What each generation's dashboards issue: 32 letters and digits; ``nzp_`` and 32 of them."""
-
-
-def credential_kind(data: Mapping[str, Any]) -> CredentialKind:
-    """The kind of credential an entry's ``data`` holds."""
-    if CONF_USERNAME in data:
-        return "password"
-    return "api_token" if data[CONF_API] == API_V0 else "access_token"
-
-
-def auth_failed(data: Mapping[str, Any]) -> ConfigEntryAuthFailed:
-    """The error that starts reauth for a refused credential, naming the entry's kind."""
-    match credential_kind(data):
-        case "api_token":
-            return ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed_api_token"
-            )
-        case "access_token":
-            return ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed_access_token"
-            )
-    return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed_password")
 
 
 def clean_token(raw: str) -> str:

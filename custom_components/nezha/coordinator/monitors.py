@@ -1,89 +1,44 @@
-"""The coordinator of the servers' ping monitors, and what a monitor poll leaves behind."""
-
-from __future__ import annotations
+"""The coordinator of the servers' ping monitors (one request per online server)."""
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 import logging
 from typing import override
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import (
-    Monitor,
-    MonitorPoint,
+from ..api import (
     MonitorsSnapshot,
     NezhaAuthError,
     NezhaClient,
     NezhaError,
     NezhaPermissionError,
 )
-from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, MONITOR_POINT_MAX_AGE
-from .coordinator import NezhaConfigEntry, NezhaServerCoordinator
-from .devices import async_remove_monitor_entities
-from .dispatch import ServerDispatchCoordinator
-from .flow_common import auth_failed
-from .server_data import track_presence
-from .services import SERVICE_SCOPE, async_report_missing_scope, async_withdraw_missing_scope
+from ..const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, SERVICE_SCOPE
+from ..credentials import auth_failed
+from ..registry import async_remove_monitor_entities
+from ..repair_issues import ISSUE_MISSING_SCOPE, async_raise_issue, async_withdraw_issues
+from ..state import ServerMonitors, track_presence
+from .base import ServerDispatchCoordinator
+from .servers import NezhaServerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def current_point(
-    point: MonitorPoint | None, dashboard_time: datetime | None
-) -> MonitorPoint | None:
-    """``point``, unless it is too old (by the dashboard's clock) to be a current reading."""
-    if point is None or (
-        dashboard_time is not None and dashboard_time - point.time > MONITOR_POINT_MAX_AGE
-    ):
-        return None
-    return point
-
-
-@dataclass(frozen=True, slots=True)
-class ServerMonitors:
-    """One server's ping monitors after its latest monitor poll."""
-
-    monitors: dict[int, Monitor] = field(default_factory=dict)
-    """Monitors the last successful poll of this server reported, by id."""
-    absent: dict[int, int] = field(default_factory=dict)
-    """Monitors still tracked that the last successful polls did not report: id -> polls missing."""
-    dashboard_time: datetime | None = None
-    ok: bool = True
-    """False when the last poll of this server failed; its monitors then are unavailable."""
-
-    @property
-    def tracked_ids(self) -> set[int]:
-        """Every monitor that still has entities."""
-        return self.monitors.keys() | self.absent.keys()
-
-    def reads_like(self, other: ServerMonitors) -> bool:
-        """Whether every entity of these monitors shows the same as with ``other``.
-
-        The dashboard's clock moves each poll; it matters only when it ages a point out.
-        """
-        if (self.monitors, self.absent, self.ok) != (other.monitors, other.absent, other.ok):
-            return False
-        return all(
-            current_point(monitor.latest, self.dashboard_time)
-            == current_point(monitor.latest, other.dashboard_time)
-            for monitor in self.monitors.values()
-        )
 
 
 class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors]]):
     """Polls the ping monitors of each online server (the client bounds how many at once)."""
 
-    config_entry: NezhaConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: NezhaConfigEntry,
+        entry: ConfigEntry,
         client: NezhaClient,
         servers: NezhaServerCoordinator,
     ) -> None:
@@ -114,7 +69,7 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
         except NezhaPermissionError as err:
             return self._async_scope_missing(err)
         if results:
-            async_withdraw_missing_scope(self.hass, self.config_entry)
+            async_withdraw_issues(self.hass, self.config_entry.entry_id, ISSUE_MISSING_SCOPE)
         errors = [result for result in results.values() if isinstance(result, NezhaError)]
         if errors and len(errors) == len(results):
             raise UpdateFailed(
@@ -145,7 +100,7 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
                 absent=absent,
                 dashboard_time=result.dashboard_time or dt_util.utcnow(),
             )
-        async_remove_monitor_entities(self.hass, self.config_entry, stale_monitors)
+        async_remove_monitor_entities(self.hass, self.config_entry.entry_id, stale_monitors)
         self._set_changed(_changed_servers(previous, data))
         return data
 
@@ -181,7 +136,9 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
         Everything else keeps working; a new token (Reconfigure) reloads the entry and tries again.
         """
         _LOGGER.info("Ping monitors are skipped: %s", err)
-        async_report_missing_scope(self.hass, self.config_entry, err.scope or SERVICE_SCOPE)
+        async_raise_issue(
+            self.hass, self.config_entry, ISSUE_MISSING_SCOPE, scope=err.scope or SERVICE_SCOPE
+        )
         self.update_interval = None
         self._set_changed(self.data.keys())
         return {}

@@ -1,178 +1,57 @@
-"""The entry's runtime data and the coordinator of the dashboard's servers (monitors: monitors.py)."""
+"""The coordinator of the dashboard's server list (and of the live stream's frames, see live.py)."""
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 import logging
-from typing import TYPE_CHECKING, Any, override
+from typing import override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import (
-    CONF_API_TOKEN,
-    CONF_PASSWORD,
-    CONF_URL,
-    CONF_USERNAME,
-    CONF_VERIFY_SSL,
-)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import (
-    API_V0,
-    Login,
+from ..api import (
     NezhaAuthError,
-    NezhaBlockedError,
     NezhaClient,
-    NezhaConnectionError,
     NezhaError,
     NezhaPermissionError,
-    NezhaRealIpHeaderError,
     NezhaUnsupportedVersionError,
     Server,
     ServersSnapshot,
     StreamFrame,
-    create_client,
 )
-from .const import (
+from ..const import (
     CONF_API,
-    CONF_GROUP_ID,
-    CONF_GROUP_NAME,
     CONF_ONLINE_THRESHOLD,
     CONF_SCAN_INTERVAL,
-    CONF_TAG,
     DEFAULT_ONLINE_THRESHOLD,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     SERVER_LIST_REFRESH,
     STALE_AFTER_POLLS,
 )
-from .devices import (
+from ..credentials import auth_failed
+from ..registry import (
     async_registered_server_ids,
     async_remember_group,
     async_remove_server_devices,
+    async_reported_server_ids,
     async_sync_server_devices,
     group_changed,
-    server_id_from_identifier,
 )
-from .dispatch import ServerDispatchCoordinator
-from .flow_common import auth_failed
-from .server_data import ServersData, apply_frame, apply_list, track_presence
-
-if TYPE_CHECKING:
-    from .live import NezhaLiveUpdates
-    from .monitors import NezhaMonitorCoordinator
-    from .services import NezhaServicesCoordinator
+from ..repair_issues import (
+    ISSUE_DASHBOARD_UPGRADED,
+    ISSUE_NO_SERVERS,
+    ISSUE_TAG_NOT_FOUND,
+    async_raise_issue,
+    async_withdraw_issues,
+)
+from ..state import ServersData, apply_frame, apply_list, track_presence
+from .base import ServerDispatchCoordinator, entry_group, update_failed
 
 _LOGGER = logging.getLogger(__name__)
-
-ISSUE_DASHBOARD_UPGRADED = "dashboard_upgraded"
-ISSUE_TAG_NOT_FOUND = "tag_not_found"
-ISSUE_NO_SERVERS = "no_servers"
-ISSUE_MISSING_SCOPE = "missing_scope"
-ISSUE_KINDS = (
-    ISSUE_DASHBOARD_UPGRADED,
-    ISSUE_TAG_NOT_FOUND,
-    ISSUE_NO_SERVERS,
-    ISSUE_MISSING_SCOPE,
-)
-
-
-@callback
-def async_reported_server_ids(hass: HomeAssistant, entry: NezhaConfigEntry) -> set[int]:
-    """The servers whose agent reported in an earlier run: their device has its host's details.
-
-    So a dashboard restarting while Home Assistant does is still told from a new agent.
-    """
-    return {
-        server_id
-        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-        if device.model or device.sw_version
-        for identifier in device.identifiers
-        if (server_id := server_id_from_identifier(entry, identifier)) is not None
-    }
-
-
-@dataclass(slots=True)
-class NezhaRuntimeData:
-    """Everything a loaded entry holds."""
-
-    client: NezhaClient
-    servers: NezhaServerCoordinator
-    monitors: NezhaMonitorCoordinator | None
-    dashboard_device_id: str
-    live: NezhaLiveUpdates | None = None
-    """The dashboard's live stream (1.x/2.x, unless turned off in the options)."""
-    services: NezhaServicesCoordinator | None = None
-    """``/service`` (1.x/2.x): availability and traffic cycles; None on 0.x or when turned off."""
-
-
-type NezhaConfigEntry = ConfigEntry[NezhaRuntimeData]
-
-
-def issue_id(kind: str, entry: NezhaConfigEntry) -> str:
-    """A repair issue's id, one per kind and entry."""
-    return f"{kind}_{entry.entry_id}"
-
-
-def entry_credential(data: Mapping[str, Any]) -> str | Login:
-    """The credential in an entry's data: an API or access token, else a login."""
-    if token := data.get(CONF_API_TOKEN):
-        return str(token)
-    return Login(data[CONF_USERNAME], data[CONF_PASSWORD])
-
-
-def client_for_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaClient:
-    """The dashboard client for an entry, on HA's shared session."""
-    session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
-    return create_client(
-        entry.data[CONF_API], session, entry.data[CONF_URL], entry_credential(entry.data)
-    )
-
-
-def entry_group(entry: NezhaConfigEntry) -> tuple[str | int | None, str]:
-    """The server group an entry shows: the client's key for it and its name (None: all servers).
-
-    0.x groups are tags (the name is the key); 1.x/2.x groups have ids, stored with their name.
-    """
-    if entry.data[CONF_API] == API_V0:
-        tag: str = entry.options.get(CONF_TAG) or ""
-        return (tag or None), tag
-    group_id = entry.options.get(CONF_GROUP_ID)
-    return group_id, entry.options.get(CONF_GROUP_NAME) or str(group_id or "")
-
-
-def update_failed(err: NezhaError) -> UpdateFailed:
-    """A translated UpdateFailed for an error worth retrying (the dashboard may come back)."""
-    placeholders = {"error": str(err)}
-    if isinstance(err, NezhaConnectionError):
-        return UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders=placeholders,
-        )
-    if isinstance(err, NezhaBlockedError):
-        return UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="blocked",
-            translation_placeholders=placeholders,
-        )
-    if isinstance(err, NezhaRealIpHeaderError):
-        return UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="real_ip_header",
-            translation_placeholders=placeholders,
-        )
-    return UpdateFailed(
-        translation_domain=DOMAIN,
-        translation_key="invalid_response",
-        translation_placeholders=placeholders,
-    )
 
 
 class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
@@ -182,9 +61,9 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
     ``SERVER_LIST_REFRESH``: it decides which servers the entry has.
     """
 
-    config_entry: NezhaConfigEntry
+    config_entry: ConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: NezhaConfigEntry, client: NezhaClient) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, client: NezhaClient) -> None:
         """Poll every ``scan_interval`` seconds."""
         super().__init__(
             hass,
@@ -226,14 +105,15 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """
         missed = 0
         if group_changed(self.config_entry, self.group):
-            for kind in (ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS):
-                ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry))
+            async_withdraw_issues(
+                self.hass, self.config_entry.entry_id, ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS
+            )
             if self.group is not None:  # all servers instead of a group leaves none out
                 missed = STALE_AFTER_POLLS - 1
         self._registry_absent = dict.fromkeys(
-            async_registered_server_ids(self.hass, self.config_entry), missed
+            async_registered_server_ids(self.hass, self.config_entry.entry_id), missed
         )
-        self._reported = async_reported_server_ids(self.hass, self.config_entry)
+        self._reported = async_reported_server_ids(self.hass, self.config_entry.entry_id)
 
     def is_online(self, server: Server) -> bool | None:
         """Whether the agent reported within the threshold, by the dashboard's clock.
@@ -274,8 +154,9 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
                 absent=previous_absent | dict.fromkeys(previous_servers, 0),
                 dashboard_time=dashboard_time,
             )
-        for kind in (ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS):
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry))
+        async_withdraw_issues(
+            self.hass, self.config_entry.entry_id, ISSUE_TAG_NOT_FOUND, ISSUE_NO_SERVERS
+        )
 
         outcome = apply_list(
             previous,
@@ -291,7 +172,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         # that left the poll or the registry.
         changed = outcome.changed | (previous_servers.keys() - servers.keys()) | gone
         self._told.update(dict.fromkeys(changed, dt_util.utcnow()))
-        async_remove_server_devices(self.hass, self.config_entry, gone)
+        async_remove_server_devices(self.hass, self.config_entry.entry_id, gone)
         async_remember_group(self.hass, self.config_entry, self.group)
         async_sync_server_devices(self.hass, self.config_entry, servers, previous_servers, changed)
         self._set_changed(changed)
@@ -324,23 +205,15 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
                 translation_placeholders={"scope": err.scope or "nezha:inventory:read"},
             ) from err
         except NezhaUnsupportedVersionError as err:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id(ISSUE_DASHBOARD_UPGRADED, self.config_entry),
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_DASHBOARD_UPGRADED,
-                translation_placeholders={"title": self.config_entry.title},
+            async_raise_issue(
+                self.hass, self.config_entry, ISSUE_DASHBOARD_UPGRADED, ir.IssueSeverity.ERROR
             )
             raise ConfigEntryError(
                 translation_domain=DOMAIN, translation_key="dashboard_upgraded"
             ) from err
         except NezhaError as err:
             raise update_failed(err) from err
-        ir.async_delete_issue(
-            self.hass, DOMAIN, issue_id(ISSUE_DASHBOARD_UPGRADED, self.config_entry)
-        )
+        async_withdraw_issues(self.hass, self.config_entry.entry_id, ISSUE_DASHBOARD_UPGRADED)
         self._list_ok = True
         if self.live:
             self.update_interval = SERVER_LIST_REFRESH
@@ -398,7 +271,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
 
     @callback
     def async_apply_frame(self, frame: StreamFrame) -> None:
-        """Take one frame of the live stream (see ``server_data.apply_frame``).
+        """Take one frame of the live stream (see ``state.apply_frame``).
 
         Once the entry knows its servers, frames make them available even while the list read
         fails (it is retried meanwhile); not when the dashboard refused the credential.
@@ -434,27 +307,12 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
     @callback
     def _async_raise_empty_issue(self) -> None:
         """The group is gone (a tag is set) or the whole dashboard reports no servers."""
-        title = self.config_entry.title
         if self.group:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id(ISSUE_TAG_NOT_FOUND, self.config_entry),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_TAG_NOT_FOUND,
-                translation_placeholders={"tag": self.group_name, "title": title},
+            async_raise_issue(
+                self.hass, self.config_entry, ISSUE_TAG_NOT_FOUND, tag=self.group_name
             )
         else:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id(ISSUE_NO_SERVERS, self.config_entry),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_NO_SERVERS,
-                translation_placeholders={"title": title},
-            )
+            async_raise_issue(self.hass, self.config_entry, ISSUE_NO_SERVERS)
 
     @callback
     def async_forget_server(self, server_id: int) -> None:
@@ -468,8 +326,6 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             absent = {key: count for key, count in self.data.absent.items() if key != server_id}
             self.data = replace(self.data, absent=absent)
             if not self.data.tracked_ids:
-                ir.async_delete_issue(
-                    self.hass, DOMAIN, issue_id(ISSUE_NO_SERVERS, self.config_entry)
-                )
+                async_withdraw_issues(self.hass, self.config_entry.entry_id, ISSUE_NO_SERVERS)
             self._set_changed((server_id,))
             self.async_update_listeners()

@@ -1,4 +1,8 @@
-"""The servers' data an entry holds, and how a list read or a frame of the live stream changes it.
+"""The HA-free state an entry holds, and its pure transitions.
+
+Servers: what a list read or a frame of the live stream changes (``apply_list``, ``apply_frame``).
+Ping monitors (``ServerMonitors``) and ``/service`` (``ServicesData``): what the last poll left.
+Every id that goes missing is counted out by ``track_presence`` before its entities are removed.
 
 What online means, by the dashboard's clock (README: "When your dashboard restarts or an agent
 stops"):
@@ -16,17 +20,12 @@ Nothing older than what is shown overwrites it: a list read answered before a fr
 already applied (a slow list, a manual update) only brings what frames lack.
 """
 
-from __future__ import annotations
-
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from .const import STALE_AFTER_POLLS
-
-if TYPE_CHECKING:
-    from .api import Server, StreamFrame
+from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, StreamFrame, TrafficCycle
+from .const import MONITOR_POINT_MAX_AGE, STALE_AFTER_POLLS
 
 
 def track_presence[IdT](
@@ -329,3 +328,91 @@ def apply_frame(
         waiting=states.waiting,
     )
     return merged, tell
+
+
+def current_point(
+    point: MonitorPoint | None, dashboard_time: datetime | None
+) -> MonitorPoint | None:
+    """``point``, unless it is too old (by the dashboard's clock) to be a current reading."""
+    if point is None or (
+        dashboard_time is not None and dashboard_time - point.time > MONITOR_POINT_MAX_AGE
+    ):
+        return None
+    return point
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMonitors:
+    """One server's ping monitors after its latest monitor poll."""
+
+    monitors: dict[int, Monitor] = field(default_factory=dict)
+    """Monitors the last successful poll of this server reported, by id."""
+    absent: dict[int, int] = field(default_factory=dict)
+    """Monitors still tracked that the last successful polls did not report: id -> polls missing."""
+    dashboard_time: datetime | None = None
+    ok: bool = True
+    """False when the last poll of this server failed; its monitors then are unavailable."""
+
+    @property
+    def tracked_ids(self) -> set[int]:
+        """Every monitor that still has entities."""
+        return self.monitors.keys() | self.absent.keys()
+
+    def reads_like(self, other: ServerMonitors) -> bool:
+        """Whether every entity of these monitors shows the same as with ``other``.
+
+        The dashboard's clock moves each poll; it matters only when it ages a point out.
+        """
+        if (self.monitors, self.absent, self.ok) != (other.monitors, other.absent, other.ok):
+            return False
+        return all(
+            current_point(monitor.latest, self.dashboard_time)
+            == current_point(monitor.latest, other.dashboard_time)
+            for monitor in self.monitors.values()
+        )
+
+
+type CycleKey = tuple[int, int]
+"""(alert-rule id, server id): one cycle's figures for one server."""
+
+
+def cycle_keys(cycles: Mapping[int, TrafficCycle]) -> set[CycleKey]:
+    """The (rule, server) pairs of some cycles."""
+    return {
+        (rule_id, server_id) for rule_id, cycle in cycles.items() for server_id in cycle.servers
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ServicesData:
+    """What the latest ``/service`` poll left: monitors, cycles and what each cycle counts."""
+
+    services: dict[int, ServiceStats] = field(default_factory=dict)
+    services_absent: dict[int, int] = field(default_factory=dict)
+    """Monitors still tracked that the last polls did not report: id -> polls missing."""
+    cycles: dict[int, TrafficCycle] = field(default_factory=dict)
+    cycles_absent: dict[CycleKey, int] = field(default_factory=dict)
+    """(rule, server) pairs still tracked that the last polls did not report -> polls missing."""
+    directions: dict[int, str] = field(default_factory=dict)
+    """Alert-rule id -> ``in``/``out``/``both``; empty when the alert rules can't be read."""
+    dashboard_time: datetime | None = None
+
+    def usage(self, rule_id: int, server_id: int) -> CycleUsage | None:
+        """One server's figures in one cycle, if the last poll reported them."""
+        cycle = self.cycles.get(rule_id)
+        return None if cycle is None else cycle.servers.get(server_id)
+
+    @property
+    def cycle_keys(self) -> set[CycleKey]:
+        """The (rule, server) pairs the last poll reported."""
+        return cycle_keys(self.cycles)
+
+    @property
+    def tracked_cycle_keys(self) -> set[CycleKey]:
+        """Every (rule, server) pair that still has sensors."""
+        return self.cycle_keys | self.cycles_absent.keys()
+
+    @property
+    def tracked_service_ids(self) -> set[int]:
+        """Every monitor that still has entities."""
+        return self.services.keys() | self.services_absent.keys()

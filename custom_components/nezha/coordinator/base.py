@@ -1,4 +1,6 @@
-"""A coordinator that calls back only the listeners of the servers a poll changed.
+"""What every coordinator shares: the entry's client and group, retryable errors, and dispatch.
+
+Dispatch: a coordinator that calls back only the listeners of the servers a poll changed.
 
 A poll of 1,000 servers where nothing changed must cost next to nothing. HA's coordinator calls
 every listener (one per entity, ~24 per server) after every poll; this one calls those of the
@@ -7,19 +9,77 @@ it follows through its coordinator context (an ``int`` server id); any other con
 whole fleet.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Collection
 from datetime import timedelta
 from itertools import count
 import logging
-from typing import TYPE_CHECKING, Any, override
+from typing import Any, override
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+from ..api import (
+    API_V0,
+    NezhaBlockedError,
+    NezhaClient,
+    NezhaConnectionError,
+    NezhaError,
+    NezhaRealIpHeaderError,
+    create_client,
+)
+from ..const import CONF_API, CONF_GROUP_ID, CONF_GROUP_NAME, CONF_TAG, DOMAIN
+from ..credentials import entry_credential
+
+
+def client_for_entry(hass: HomeAssistant, entry: ConfigEntry) -> NezhaClient:
+    """The dashboard client for an entry, on HA's shared session."""
+    session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
+    return create_client(
+        entry.data[CONF_API], session, entry.data[CONF_URL], entry_credential(entry.data)
+    )
+
+
+def entry_group(entry: ConfigEntry) -> tuple[str | int | None, str]:
+    """The server group an entry shows: the client's key for it and its name (None: all servers).
+
+    0.x groups are tags (the name is the key); 1.x/2.x groups have ids, stored with their name.
+    """
+    if entry.data[CONF_API] == API_V0:
+        tag: str = entry.options.get(CONF_TAG) or ""
+        return (tag or None), tag
+    group_id = entry.options.get(CONF_GROUP_ID)
+    return group_id, entry.options.get(CONF_GROUP_NAME) or str(group_id or "")
+
+
+def update_failed(err: NezhaError) -> UpdateFailed:
+    """A translated UpdateFailed for an error worth retrying (the dashboard may come back)."""
+    placeholders = {"error": str(err)}
+    if isinstance(err, NezhaConnectionError):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders=placeholders,
+        )
+    if isinstance(err, NezhaBlockedError):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="blocked",
+            translation_placeholders=placeholders,
+        )
+    if isinstance(err, NezhaRealIpHeaderError):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="real_ip_header",
+            translation_placeholders=placeholders,
+        )
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="invalid_response",
+        translation_placeholders=placeholders,
+    )
 
 
 class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):

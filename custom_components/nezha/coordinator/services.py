@@ -6,120 +6,47 @@ say what a cycle counts (in, out or both), are read at the first poll and then a
 entry (shared with the ping monitors, which need the same scope) and no further requests.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
 from typing import override
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
-from .api import (
-    CycleUsage,
+from ..api import (
     NezhaAuthError,
     NezhaError,
     NezhaPermissionError,
     NezhaServicesClient,
     ServicesSnapshot,
-    ServiceStats,
-    TrafficCycle,
 )
-from .const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, SERVER_LIST_REFRESH
-from .coordinator import (
-    ISSUE_MISSING_SCOPE,
-    NezhaConfigEntry,
-    NezhaServerCoordinator,
-    issue_id,
-    update_failed,
+from ..const import (
+    CONF_MONITOR_INTERVAL,
+    DEFAULT_MONITOR_INTERVAL,
+    DOMAIN,
+    SERVER_LIST_REFRESH,
+    SERVICE_SCOPE,
 )
-from .devices import async_remove_cycle_entities, async_remove_service_entities
-from .dispatch import ServerDispatchCoordinator
-from .flow_common import auth_failed
-from .server_data import track_presence
+from ..credentials import auth_failed
+from ..registry import async_remove_cycle_entities, async_remove_service_entities
+from ..repair_issues import ISSUE_MISSING_SCOPE, async_raise_issue, async_withdraw_issues
+from ..state import ServicesData, cycle_keys, track_presence
+from .base import ServerDispatchCoordinator, update_failed
+from .servers import NezhaServerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
-
-SERVICE_SCOPE = "nezha:service:read"
-
-type CycleKey = tuple[int, int]
-"""(alert-rule id, server id): one cycle's figures for one server."""
-
-
-@callback
-def async_report_missing_scope(hass: HomeAssistant, entry: NezhaConfigEntry, scope: str) -> None:
-    """The one repair issue of an entry whose access token may not read ``/service`` and monitors."""
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id(ISSUE_MISSING_SCOPE, entry),
-        is_fixable=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key="missing_scope",
-        translation_placeholders={"title": entry.title, "scope": scope},
-    )
-
-
-@callback
-def async_withdraw_missing_scope(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
-    """The scope works (again): the issue goes."""
-    ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_MISSING_SCOPE, entry))
-
-
-def cycle_keys(cycles: Mapping[int, TrafficCycle]) -> set[CycleKey]:
-    """The (rule, server) pairs of some cycles."""
-    return {
-        (rule_id, server_id) for rule_id, cycle in cycles.items() for server_id in cycle.servers
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class ServicesData:
-    """What the latest ``/service`` poll left: monitors, cycles and what each cycle counts."""
-
-    services: dict[int, ServiceStats] = field(default_factory=dict)
-    services_absent: dict[int, int] = field(default_factory=dict)
-    """Monitors still tracked that the last polls did not report: id -> polls missing."""
-    cycles: dict[int, TrafficCycle] = field(default_factory=dict)
-    cycles_absent: dict[CycleKey, int] = field(default_factory=dict)
-    """(rule, server) pairs still tracked that the last polls did not report -> polls missing."""
-    directions: dict[int, str] = field(default_factory=dict)
-    """Alert-rule id -> ``in``/``out``/``both``; empty when the alert rules can't be read."""
-    dashboard_time: datetime | None = None
-
-    def usage(self, rule_id: int, server_id: int) -> CycleUsage | None:
-        """One server's figures in one cycle, if the last poll reported them."""
-        cycle = self.cycles.get(rule_id)
-        return None if cycle is None else cycle.servers.get(server_id)
-
-    @property
-    def cycle_keys(self) -> set[CycleKey]:
-        """The (rule, server) pairs the last poll reported."""
-        return cycle_keys(self.cycles)
-
-    @property
-    def tracked_cycle_keys(self) -> set[CycleKey]:
-        """Every (rule, server) pair that still has sensors."""
-        return self.cycle_keys | self.cycles_absent.keys()
-
-    @property
-    def tracked_service_ids(self) -> set[int]:
-        """Every monitor that still has entities."""
-        return self.services.keys() | self.services_absent.keys()
 
 
 class NezhaServicesCoordinator(ServerDispatchCoordinator[ServicesData]):
     """Polls ``/service`` once per ``monitor_interval``; cycle entities hear of their server only."""
 
-    config_entry: NezhaConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: NezhaConfigEntry,
+        entry: ConfigEntry,
         client: NezhaServicesClient,
         servers: NezhaServerCoordinator,
     ) -> None:
@@ -149,7 +76,7 @@ class NezhaServicesCoordinator(ServerDispatchCoordinator[ServicesData]):
             return self._async_scope_missing(err)
         except NezhaError as err:
             raise update_failed(err) from err
-        async_withdraw_missing_scope(self.hass, self.config_entry)
+        async_withdraw_issues(self.hass, self.config_entry.entry_id, ISSUE_MISSING_SCOPE)
         directions = await self._async_directions()
         return self._async_track(snapshot, directions)
 
@@ -199,15 +126,17 @@ class NezhaServicesCoordinator(ServerDispatchCoordinator[ServicesData]):
             directions=directions,
             dashboard_time=snapshot.dashboard_time or dt_util.utcnow(),
         )
-        async_remove_service_entities(self.hass, self.config_entry, services_gone)
-        async_remove_cycle_entities(self.hass, self.config_entry, cycles_gone)
+        async_remove_service_entities(self.hass, self.config_entry.entry_id, services_gone)
+        async_remove_cycle_entities(self.hass, self.config_entry.entry_id, cycles_gone)
         self._set_changed(_changed_servers(previous, data))
         return data
 
     def _async_scope_missing(self, err: NezhaPermissionError) -> ServicesData:
         """The token may not read ``/service``: say so once, and stop asking."""
         _LOGGER.info("Service availability and traffic cycles are skipped: %s", err)
-        async_report_missing_scope(self.hass, self.config_entry, err.scope or SERVICE_SCOPE)
+        async_raise_issue(
+            self.hass, self.config_entry, ISSUE_MISSING_SCOPE, scope=err.scope or SERVICE_SCOPE
+        )
         self.update_interval = None
         self._set_changed({server_id for _, server_id in self.data.tracked_cycle_keys})
         return ServicesData()
