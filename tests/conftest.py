@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
+import logging
 from unittest.mock import AsyncMock, PropertyMock, patch
 
 import aiohttp
@@ -27,6 +28,11 @@ from .flow_fixtures import V0_DATA, MockDashboard, add_entry, mocked_dashboard
 
 # A traceback a test did not ask for fails it (tests/log_check.py).
 from .log_check import log_check_records, pytest_runtest_teardown  # noqa: F401
+
+# Home Assistant's test web server (hass_client) logs each request through aiohttp's access
+# logger, which fails on the frozen clock of a freezer test ("Error in logging": freezegun's
+# time.localtime has no tm_gmtoff). No test reads that log.
+logging.getLogger("aiohttp.access").disabled = True
 
 TOKEN = "0123456789abcdefABCDEFghijklmnop"
 """A token shaped like a real v0 one (32 letters and digits)."""

@@ -169,7 +169,8 @@ def check_servers(snapshot: ServersSnapshot) -> None:
         assert all(isinstance(m, str) and m for m in (*host.cpu_models, *host.gpu_models))
         for value in (server.ipv4, server.ipv6, host.platform, host.country_code, host.arch):
             assert value is None or (isinstance(value, str) and value)
-        check_status(server.status, reported=server.last_active is not None)
+        # A stopped 2.x agent (zero time, state kept) keeps its last report too.
+        check_status(server.status, reported=server.last_active is not None or server.disconnected)
 
 
 def check_monitors(snapshot: MonitorsSnapshot, server_id: int) -> None:
