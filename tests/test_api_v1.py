@@ -235,7 +235,9 @@ async def test_access_token_on_2_0(fake: FakeDashboard, http: aiohttp.ClientSess
     assert fake.requests == [("GET", "/api/v1/server", f"Bearer {PAT}")]
 
 
-@pytest.mark.parametrize("token", ["not-a-pat", "nzp_with space", "nzp_é" + "a" * 30, ""])
+@pytest.mark.parametrize(
+    "token", ["not-a-pat", "nzp_with space", "nzp_é" + "a" * 30, "nzp_" + "a" * 31, ""]
+)
 async def test_malformed_access_token_never_sent(
     fake: FakeDashboard, http: aiohttp.ClientSession, token: str
 ):

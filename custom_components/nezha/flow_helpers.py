@@ -6,8 +6,10 @@ import re
 from yarl import URL
 
 from .api import (
+    API_TOKEN_SHAPE,
     API_V0,
     API_V2,
+    PAT_SHAPE,
     NezhaAuthError,
     NezhaBlockedError,
     NezhaCertificateError,
@@ -49,11 +51,8 @@ _AUTH_REASONS: dict[str, str] = {
 """Refusals whose cause the dashboard names; any other is ``<credential>_refused``."""
 
 _BEARER = re.compile(r"bearer\s+", re.IGNORECASE)
-_TOKEN_SHAPES = {
-    API_V0: re.compile(r"[0-9A-Za-z]{32}"),
-    API_V2: re.compile(r"nzp_[0-9A-Za-z]{32}"),
-}
-"""What each generation's dashboards issue: 32 letters and digits; ``nzp_`` and 32 of them."""
+_TOKEN_SHAPES = {API_V0: API_TOKEN_SHAPE, API_V2: PAT_SHAPE}
+"""What each generation's dashboards issue (the client checks the same before sending)."""
 
 
 def clean_token(raw: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
-from .auth import Login
+from .auth import API_TOKEN_SHAPE, PAT_SHAPE, Login
 from .billing import parse_billing
 from .detect import Detection, async_detect
 from .errors import (
@@ -107,9 +107,11 @@ def create_client(
 
 
 __all__ = [
+    "API_TOKEN_SHAPE",
     "API_V0",
     "API_V1",
     "API_V2",
+    "PAT_SHAPE",
     "SUPPORTED_APIS",
     "AlertRule",
     "Billing",

@@ -19,8 +19,10 @@ from .errors import AuthRefusal, NezhaAuthError, NezhaError
 PAT_PREFIX = "nzp_"
 """Every 2.x personal access token starts so (``model.APITokenPrefix``)."""
 
-_PAT_SHAPE = re.compile(rf"{PAT_PREFIX}[0-9A-Za-z]+")
-"""``nzp_`` and letters and digits (32 of them today): anything else is no token of 2.x."""
+API_TOKEN_SHAPE = re.compile(r"[0-9A-Za-z]{32}")
+"""What a 0.x dashboard issues as an API token: 32 letters and digits."""
+PAT_SHAPE = re.compile(rf"{PAT_PREFIX}[0-9A-Za-z]{{32}}")
+"""What a 2.x dashboard issues as a personal access token: ``nzp_`` and 32 letters and digits."""
 
 RENEW_MARGIN = 60.0
 """Seconds before a JWT expires that a new login replaces it (at most a tenth of its life)."""
@@ -85,9 +87,9 @@ class AccessToken(Credential):
         """Refuse at once a token that cannot be one: nothing is sent for it."""
         super().__init__()
         self._token = token
-        if not _PAT_SHAPE.fullmatch(token):
+        if not PAT_SHAPE.fullmatch(token):
             self.refuse(
-                f"an access token starts with {PAT_PREFIX!r} and has only letters and digits",
+                f"an access token starts with {PAT_PREFIX!r}, then 32 letters and digits",
                 "format",
             )
 
