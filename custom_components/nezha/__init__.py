@@ -11,6 +11,7 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 
+from .actions_coordinator import ISSUE_ACTIONS_SCOPES, async_setup_actions
 from .api import NezhaServicesClient, NezhaStreamingClient
 from .const import (
     CONF_LIVE_UPDATES,
@@ -38,7 +39,13 @@ from .live import NezhaLiveUpdates
 from .monitors import NezhaMonitorCoordinator
 from .services import NezhaServicesCoordinator, async_withdraw_missing_scope
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.UPDATE,
+]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
@@ -69,6 +76,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
         monitors=monitors,
         dashboard_device_id=dashboard.id,
         services=services,
+        actions=await async_setup_actions(hass, entry, client),
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
@@ -104,7 +112,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bo
 
 async def async_remove_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
     """Withdraw the entry's repair issues when the user deletes it."""
-    for kind in ISSUE_KINDS:
+    for kind in (*ISSUE_KINDS, ISSUE_ACTIONS_SCOPES):
         ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
 
 

@@ -77,3 +77,7 @@ CYCLE_ENTITY_KEYS: Final = (
     "transfer_cycle_end",
 )
 """The sensors each traffic cycle has on each server's device it covers."""
+
+CONF_ACTIONS: Final = "actions"
+"""1.x/2.x: whether Home Assistant may act on the dashboard (switches, buttons; missing: off)."""
+DEFAULT_ACTIONS: Final = False

@@ -63,6 +63,7 @@ from .dispatch import ServerDispatchCoordinator
 from .server_data import ServersData, apply_frame, online_ids, track_presence
 
 if TYPE_CHECKING:
+    from .actions_coordinator import NezhaActionsCoordinator
     from .live import NezhaLiveUpdates
     from .monitors import NezhaMonitorCoordinator
     from .services import NezhaServicesCoordinator
@@ -93,6 +94,8 @@ class NezhaRuntimeData:
     """The dashboard's live stream (1.x/2.x, unless turned off in the options)."""
     services: NezhaServicesCoordinator | None = None
     """``/service`` (1.x/2.x): availability and traffic cycles; None on 0.x or when turned off."""
+    actions: NezhaActionsCoordinator | None = None
+    """What the action entities act on (1.x/2.x, option ``actions``); None when off."""
 
 
 type NezhaConfigEntry = ConfigEntry[NezhaRuntimeData]

@@ -28,6 +28,7 @@ from homeassistant.const import (
     UnitOfTime,
 )
 
+from .action_entities import async_setup_cron_sensors
 from .const import MAX_GPUS, MONITOR_ENTITY_KEYS
 from .entity import (
     NezhaDashboardEntity,
@@ -283,6 +284,7 @@ async def async_setup_entry(
     async_track_server_entities(entry, (BILLING_EXPIRY,), NezhaBillingSensor, async_add_entities)
     async_track_cycle_entities(entry, CYCLE_SENSORS, NezhaCycleSensor, async_add_entities)
     async_track_service_entities(entry, SERVICE_SENSORS, NezhaServiceSensor, async_add_entities)
+    async_setup_cron_sensors(entry, async_add_entities)  # actions: cron tasks' last runs
 
 
 class NezhaServerSensor(NezhaServerEntity, SensorEntity):

@@ -8,7 +8,7 @@ body and the dashboard's clock back, or a ``NezhaConnectionError``; the body is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,8 @@ class Reply:
     is_html: bool
     dashboard_time: datetime | None
     """The ``Date`` header: freshness is judged by the dashboard's clock, not Home Assistant's."""
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    """Cookies the answer sets (a 2.x dashboard's CSRF cookie for writes), name to value."""
 
 
 async def fetch(
@@ -43,11 +45,12 @@ async def fetch(
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
     json: Any = None,
+    cookies: Mapping[str, str] | None = None,
 ) -> Reply:
     """Send one request and read its answer; HTTP 5xx is a connection error (a proxy, a restart)."""
     try:
         async with session.request(
-            method, url, headers=headers, params=params, json=json, timeout=limits
+            method, url, headers=headers, params=params, json=json, cookies=cookies, timeout=limits
         ) as response:
             body = await read_body(response)
             status = response.status
@@ -56,6 +59,7 @@ async def fetch(
                 body=body,
                 is_html=response.content_type == "text/html",
                 dashboard_time=http_date(response.headers.get("Date")),
+                cookies={name: morsel.value for name, morsel in response.cookies.items()},
             )
     except TimeoutError as err:
         raise NezhaConnectionError(f"timed out after {limits.total:g} s") from err

@@ -1,0 +1,287 @@
+"""What the actions read (1.x/2.x, option ``actions``): alert rules, monitors, cron tasks, scopes.
+
+One coordinator per entry, created only while the option is on, reads the full alert rules,
+``/service/list`` and ``/cron`` at the ``/service`` poll's cadence (``monitor_interval``) and right
+after each write, so every switch and button shows what the dashboard holds, never a guess. The
+newest agent release is read from GitHub at most every ``AGENT_RELEASE_REFRESH``.
+
+A 2.x access token's scopes are learnt once per set-up: reads by reading, writes by writes that
+change nothing (``NezhaActions.async_probe_scopes``). A kind whose scopes are missing gets no
+entities, and the entry gets one repair issue naming every scope to add.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+import re
+from typing import Any, Final, override
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .api import API_V0, NezhaAuthError, NezhaError, NezhaPermissionError, NezhaV1Client
+from .api.actions import (
+    AGENT_RELEASE_URL,
+    SCOPE_ALERTRULE_READ,
+    SCOPE_ALERTRULE_WRITE,
+    SCOPE_CRON_EXEC,
+    SCOPE_CRON_READ,
+    SCOPE_SERVER_WRITE,
+    SCOPE_SERVICE_READ,
+    SCOPE_SERVICE_WRITE,
+    WRITE_SCOPES,
+    AgentRelease,
+    CronTask,
+    Switchable,
+    async_latest_agent_release,
+)
+from .const import (
+    CONF_ACTIONS,
+    CONF_API,
+    CONF_MONITOR_INTERVAL,
+    DEFAULT_ACTIONS,
+    DEFAULT_MONITOR_INTERVAL,
+    DOMAIN,
+)
+from .coordinator import NezhaConfigEntry, issue_id, update_failed
+
+_LOGGER = logging.getLogger(__name__)
+
+ISSUE_ACTIONS_SCOPES: Final = "actions_missing_scopes"
+AGENT_RELEASE_REFRESH: Final = timedelta(hours=6)
+
+RULES: Final = "rules"
+MONITORS: Final = "monitors"
+TASKS: Final = "tasks"
+AGENTS: Final = "agents"
+KIND_SCOPES: Final[dict[str, tuple[str, ...]]] = {
+    RULES: (SCOPE_ALERTRULE_READ, SCOPE_ALERTRULE_WRITE),
+    MONITORS: (SCOPE_SERVICE_READ, SCOPE_SERVICE_WRITE),
+    TASKS: (SCOPE_CRON_READ, SCOPE_CRON_EXEC),
+    AGENTS: (SCOPE_SERVER_WRITE,),
+}
+"""What each kind of action entity needs of a 2.x access token (rules and monitors with
+trigger tasks need ``nezha:cron:exec`` too)."""
+
+_ACTION_UNIQUE_ID = (
+    r"(?:alertrule\d+_enabled|service\d+_notify|cron\d+_(?:run|last_run)|\d+_agent_update)"
+)
+
+
+def actions_enabled(entry: NezhaConfigEntry) -> bool:
+    """Whether the entry acts on its dashboard: the option is on and the dashboard is 1.x/2.x."""
+    return bool(entry.data[CONF_API] != API_V0 and entry.options.get(CONF_ACTIONS, DEFAULT_ACTIONS))
+
+
+def rule_unique_id(entry: NezhaConfigEntry, rule_id: int) -> str:
+    """An alert rule's maintenance switch."""
+    return f"{entry.entry_id}_alertrule{rule_id}_enabled"
+
+
+def notify_unique_id(entry: NezhaConfigEntry, monitor_id: int) -> str:
+    """A monitor's notification switch."""
+    return f"{entry.entry_id}_service{monitor_id}_notify"
+
+
+def task_unique_id(entry: NezhaConfigEntry, task_id: int, key: str) -> str:
+    """A cron task's button (``run``) or last-run sensor (``last_run``)."""
+    return f"{entry.entry_id}_cron{task_id}_{key}"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionsData:
+    """The dashboard's objects each kind acts on; ``None``: that kind is not offered."""
+
+    rules: dict[int, Switchable] | None = None
+    monitors: dict[int, Switchable] | None = None
+    tasks: dict[int, CronTask] | None = None
+    agents: bool = False
+    """Whether agent updates may be forced (2.x tokens: ``nezha:server:write``)."""
+    agent_release: AgentRelease | None = None
+    missing_scopes: frozenset[str] = field(default_factory=frozenset)
+
+
+class NezhaActionsCoordinator(DataUpdateCoordinator[ActionsData]):
+    """Reads what the action entities show, and learns what the credential may do."""
+
+    config_entry: NezhaConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: NezhaConfigEntry, client: NezhaV1Client) -> None:
+        """Read every ``monitor_interval`` seconds (the default when monitors are off)."""
+        seconds = entry.options.get(CONF_MONITOR_INTERVAL) or DEFAULT_MONITOR_INTERVAL
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} actions",
+            update_interval=timedelta(seconds=seconds),
+        )
+        self.client = client
+        self._lacking: set[str] | None = None if client.has_scopes else set()
+        """The scopes the token lacks (empty for logins); ``None`` until probed."""
+        self._release: AgentRelease | None = None
+        self._release_read_at: datetime | None = None
+
+    @override
+    async def _async_update_data(self) -> ActionsData:
+        try:
+            if self._lacking is None:
+                self._lacking = set(await self.client.async_probe_scopes(WRITE_SCOPES))
+            rules = await self._async_read(RULES, self.client.async_get_alert_rule_switches)
+            monitors = await self._async_read(MONITORS, self.client.async_get_monitor_switches)
+            tasks = await self._async_read(TASKS, self.client.async_get_cron_tasks)
+        except NezhaAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except NezhaError as err:
+            raise update_failed(err) from err
+        lacking = self._lacking
+        if SCOPE_CRON_EXEC in lacking:
+            # A write of a rule or monitor with trigger tasks needs the right to run them.
+            rules = _without_trigger_tasks(rules)
+            monitors = _without_trigger_tasks(monitors)
+        data = ActionsData(
+            rules=rules,
+            monitors=monitors,
+            tasks=_runnable(tasks),
+            agents=SCOPE_SERVER_WRITE not in lacking,
+            agent_release=await self._async_agent_release(),
+            missing_scopes=frozenset(lacking),
+        )
+        self._async_report_scopes(data.missing_scopes)
+        if self.data is not None:
+            async_remove_gone(self.hass, self.config_entry, self.data, data)
+        return data
+
+    async def _async_read[T](
+        self, kind: str, read: Callable[[], Awaitable[dict[int, T]]]
+    ) -> dict[int, T] | None:
+        """One kind's objects, or ``None`` when the token lacks a scope for it."""
+        assert self._lacking is not None
+        if self._lacking.intersection(KIND_SCOPES[kind]):
+            return None
+        try:
+            return await read()
+        except NezhaPermissionError as err:
+            if err.scope is None:
+                raise
+            self._lacking.add(err.scope)
+            return None
+
+    async def _async_agent_release(self) -> AgentRelease | None:
+        """The newest agent release, read at most every ``AGENT_RELEASE_REFRESH``."""
+        now = dt_util.utcnow()
+        if self._release_read_at is None or now - self._release_read_at >= AGENT_RELEASE_REFRESH:
+            self._release_read_at = now
+            try:
+                # Through HA's shared session (verifying TLS); the URL is read here so tests
+                # can point it at a local server.
+                self._release = await async_latest_agent_release(
+                    async_get_clientsession(self.hass), AGENT_RELEASE_URL
+                )
+            except NezhaError as err:
+                _LOGGER.debug("The newest Nezha agent release can't be read: %s", err)
+        return self._release
+
+    @callback
+    def _async_report_scopes(self, missing: frozenset[str]) -> None:
+        """One repair issue naming every scope the token lacks for an action; none when whole."""
+        if not missing:
+            ir.async_delete_issue(
+                self.hass, DOMAIN, issue_id(ISSUE_ACTIONS_SCOPES, self.config_entry)
+            )
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id(ISSUE_ACTIONS_SCOPES, self.config_entry),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_ACTIONS_SCOPES,
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "scopes": ", ".join(sorted(missing)),
+            },
+        )
+
+
+def _runnable(tasks: dict[int, CronTask] | None) -> dict[int, CronTask] | None:
+    """The tasks a run by hand reaches (cover 0 and 1): a cover-2 task's run does nothing."""
+    if tasks is None:
+        return None
+    return {task_id: task for task_id, task in tasks.items() if task.runnable}
+
+
+def _without_trigger_tasks(items: dict[int, Switchable] | None) -> dict[int, Switchable] | None:
+    if items is None:
+        return None
+    return {item_id: item for item_id, item in items.items() if not item.has_trigger_tasks}
+
+
+@callback
+def async_remove_gone(
+    hass: HomeAssistant, entry: NezhaConfigEntry, previous: ActionsData, data: ActionsData
+) -> None:
+    """Remove the entities of rules, monitors and tasks a read no longer lists.
+
+    These reads need the credential and list every object it may act on: an object missing
+    from one was deleted (or is no longer the credential's), so its entities go at once.
+    """
+    registry = er.async_get(hass)
+    gone: list[tuple[Platform, str]] = []
+    gone += [
+        (Platform.SWITCH, rule_unique_id(entry, rule_id))
+        for rule_id in _gone(previous.rules, data.rules)
+    ]
+    gone += [
+        (Platform.SWITCH, notify_unique_id(entry, monitor_id))
+        for monitor_id in _gone(previous.monitors, data.monitors)
+    ]
+    for task_id in _gone(previous.tasks, data.tasks):
+        gone += [
+            (Platform.BUTTON, task_unique_id(entry, task_id, "run")),
+            (Platform.SENSOR, task_unique_id(entry, task_id, "last_run")),
+        ]
+    for platform, unique_id in gone:
+        if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
+            registry.async_remove(entity_id)
+
+
+def _gone(previous: Mapping[int, Any] | None, current: Mapping[int, Any] | None) -> set[int]:
+    """Ids listed before and not now (a kind no longer read keeps what it has)."""
+    if previous is None or current is None:
+        return set()
+    return set(previous) - set(current)
+
+
+@callback
+def async_remove_action_entities(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
+    """The option is off: remove every action entity (not left unavailable) and the issue."""
+    registry = er.async_get(hass)
+    pattern = re.compile(rf"{re.escape(entry.entry_id)}_{_ACTION_UNIQUE_ID}")
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if pattern.fullmatch(entity.unique_id):
+            registry.async_remove(entity.entity_id)
+    ir.async_delete_issue(hass, DOMAIN, issue_id(ISSUE_ACTIONS_SCOPES, entry))
+
+
+async def async_setup_actions(
+    hass: HomeAssistant, entry: NezhaConfigEntry, client: Any
+) -> NezhaActionsCoordinator | None:
+    """The actions coordinator, read once, if the option is on; else clean up after it."""
+    if not actions_enabled(entry) or not isinstance(client, NezhaV1Client):
+        async_remove_action_entities(hass, entry)
+        return None
+    coordinator = NezhaActionsCoordinator(hass, entry, client)
+    # Secondary, like monitors: a failure leaves the action entities out or unavailable.
+    await coordinator.async_refresh()
+    return coordinator
