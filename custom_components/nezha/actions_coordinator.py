@@ -127,6 +127,8 @@ class NezhaActionsCoordinator(DataUpdateCoordinator[ActionsData]):
         self.client = client
         self._lacking: set[str] | None = None if client.has_scopes else set()
         """The scopes the token lacks (empty for logins); ``None`` until probed."""
+        self._read_once: set[str] = set()
+        """The kinds read at least once (a kind that can't be written is read only once)."""
         self._release: AgentRelease | None = None
         self._release_read_at: datetime | None = None
 
@@ -165,17 +167,26 @@ class NezhaActionsCoordinator(DataUpdateCoordinator[ActionsData]):
     async def _async_read[T](
         self, kind: str, read: Callable[[], Awaitable[dict[int, T]]]
     ) -> dict[int, T] | None:
-        """One kind's objects, or ``None`` when the token lacks a scope for it."""
-        assert self._lacking is not None
-        if self._lacking.intersection(KIND_SCOPES[kind]):
+        """One kind's objects, or ``None`` when the token lacks a scope for it.
+
+        A kind whose write scope is missing is still read once, so the issue can name its
+        read scope too if that is missing as well.
+        """
+        lacking = self._lacking
+        assert lacking is not None
+        read_scope, *write_scopes = KIND_SCOPES[kind]
+        unwritable = bool(lacking.intersection(write_scopes))
+        if read_scope in lacking or (unwritable and kind in self._read_once):
             return None
+        self._read_once.add(kind)
         try:
-            return await read()
+            result = await read()
         except NezhaPermissionError as err:
             if err.scope is None:
                 raise
-            self._lacking.add(err.scope)
+            lacking.add(err.scope)
             return None
+        return None if unwritable else result
 
     async def _async_agent_release(self) -> AgentRelease | None:
         """The newest agent release, read at most every ``AGENT_RELEASE_REFRESH``."""
