@@ -15,15 +15,22 @@ import re
 import struct
 from typing import Any
 
-from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.brands.const import ALLOWED_IMAGES
-from homeassistant.components.sensor import SensorEntityDescription
 from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
 
-from custom_components.nezha import binary_sensor, sensor, service_entities
+from custom_components.nezha import (
+    action_entities,
+    binary_sensor,
+    button,
+    sensor,
+    service_entities,
+    switch,
+    update,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "nezha"
@@ -266,10 +273,8 @@ def translation_keys_of(calls: set[str]) -> set[tuple[str, str]]:
     return found
 
 
-def entity_descriptions() -> dict[
-    str, list[SensorEntityDescription | BinarySensorEntityDescription]
-]:
-    """Every entity description of both platforms, by platform."""
+def entity_descriptions() -> dict[str, list[EntityDescription]]:
+    """Every entity description of every platform, by platform."""
     return {
         "sensor": [
             *sensor.SERVER_SENSORS,
@@ -278,6 +283,7 @@ def entity_descriptions() -> dict[
             *service_entities.CYCLE_SENSORS,
             *service_entities.SERVICE_SENSORS,
             service_entities.BILLING_EXPIRY,
+            action_entities.CRON_LAST_RUN,
         ],
         "binary_sensor": [
             binary_sensor.ONLINE,
@@ -285,6 +291,9 @@ def entity_descriptions() -> dict[
             binary_sensor.MONITOR_REACHABLE,
             service_entities.SERVICE_UP,
         ],
+        "switch": [switch.ALERT_RULE, switch.SERVICE_NOTIFY],
+        "button": [button.CRON_TASK],
+        "update": [update.AGENT_UPDATE],
     }
 
 

@@ -46,31 +46,55 @@ if TYPE_CHECKING:
     from .coordinator import NezhaConfigEntry
 
 
-def action_failed(err: NezhaError, name: str) -> HomeAssistantError:
-    """The translated error of a failed action on ``name`` (a rule, monitor, task or server)."""
-    key, placeholders = _reason(err)
+def action_failed(err: NezhaError, name: str) -> HomeAssistantError:  # noqa: PLR0911
+    """The translated error of a failed action on ``name`` (a rule, monitor, task or server).
+
+    One return per kind of failure; none names a host, an address or a secret.
+    """
+    where = {"name": name}
+    if isinstance(err, NezhaAuthError):
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed")
+    if isinstance(err, NezhaPermissionError) and err.scope is not None:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="action_missing_scope",
+            translation_placeholders={**where, "scope": err.scope},
+        )
+    if isinstance(err, NezhaPermissionError | NezhaActionDeniedError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="action_permission_denied",
+            translation_placeholders=where,
+        )
+    if isinstance(err, NezhaNotFoundError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="action_not_found",
+            translation_placeholders=where,
+        )
+    if isinstance(err, NezhaAgentUpdateError) and err.offline:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="agent_offline",
+            translation_placeholders=where,
+        )
+    if isinstance(err, NezhaAgentUpdateError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="agent_update_failed",
+            translation_placeholders=where,
+        )
+    if isinstance(err, NezhaConnectionError | NezhaBlockedError | NezhaRealIpHeaderError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="action_cannot_connect",
+            translation_placeholders=where,
+        )
     return HomeAssistantError(
         translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"name": name, **placeholders},
+        translation_key="action_refused",
+        translation_placeholders={**where, "error": str(err)},
     )
-
-
-def _reason(err: NezhaError) -> tuple[str, dict[str, str]]:  # noqa: PLR0911 (one per error)
-    """The ``exceptions`` key of an error and its placeholders (never a host or secret)."""
-    if isinstance(err, NezhaAuthError):
-        return "auth_failed", {}
-    if isinstance(err, NezhaPermissionError) and err.scope is not None:
-        return "action_missing_scope", {"scope": err.scope}
-    if isinstance(err, NezhaPermissionError | NezhaActionDeniedError):
-        return "action_permission_denied", {}
-    if isinstance(err, NezhaNotFoundError):
-        return "action_not_found", {}
-    if isinstance(err, NezhaAgentUpdateError):
-        return ("agent_offline" if err.offline else "agent_update_failed"), {}
-    if isinstance(err, NezhaConnectionError | NezhaBlockedError | NezhaRealIpHeaderError):
-        return "action_cannot_connect", {}
-    return "action_refused", {"error": str(err)}
 
 
 async def async_act(
