@@ -197,9 +197,11 @@ class NezhaV1Client(NezhaActions):
         A CSRF refusal happened before the dashboard acted: one fresh cookie, one more send.
         """
         csrf = self.api_version == API_V2 and self._credential.renewable
+        if csrf:
+            await self._credential.authorization()  # a login (if one is due) sets the cookie
         for attempt in range(2):
             if csrf and self._csrf is None:
-                await self._get("profile")  # any authenticated GET sets the cookie
+                await self._get("profile")  # any authenticated GET sets it too
             try:
                 (data, _), _ = await self._get_signed(path, method=method, body=body)
             except NezhaCsrfError:
