@@ -227,16 +227,21 @@ async def test_latest_release_read_every_six_hours(
     assert current.attributes["latest_version"] == "2.4.0"
 
 
+@pytest.mark.parametrize(
+    ("status", "body"), [(403, {"message": "API rate limit exceeded"}), (200, {"name": "x"})]
+)
 async def test_unreadable_release_leaves_latest_unknown(
     hass: HomeAssistant,
     dash: NezhaSimulator,
     entity_registry: er.EntityRegistry,
     releases: Releases,
     caplog: pytest.LogCaptureFixture,
+    status: int,
+    body: dict[str, str],
 ) -> None:
-    """Without an answer from GitHub the update entities show the installed version and an
-    unknown latest one, with one debug line and nothing louder."""
-    releases.status = 403
+    """Without a release from GitHub (refused, or an answer without a tag) the update entities
+    show the installed version and an unknown latest one, with one debug line, nothing louder."""
+    releases.status, releases.body = status, body
     caplog.set_level("DEBUG", logger="custom_components.nezha")
     await setup_entry(hass, actions_entry(dash, "v2", login=True))
     update = entity_id(entity_registry, Platform.UPDATE, "1_agent_update")

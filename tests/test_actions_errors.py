@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.const import CONF_API_TOKEN, STATE_ON, Platform
+from homeassistant.const import CONF_API_TOKEN, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
@@ -20,7 +21,7 @@ import pytest
 from nezha_simulator import NezhaSimulator
 
 from .actions_ha import actions_entry, dash, entity_id, releases, state, writes
-from .conftest import setup_entry
+from .conftest import poll, setup_entry
 
 __all__ = ["dash", "releases"]  # fixtures
 
@@ -192,3 +193,33 @@ async def test_refused_token_starts_reauth(
     flows = hass.config_entries.flow.async_progress_by_handler("nezha")
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     assert dash.cron_runs == []
+
+
+async def test_dashboard_down_at_a_read(
+    hass: HomeAssistant,
+    dash: NezhaSimulator,
+    loaded: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A failed read leaves the action entities unavailable (not removed) until the next one."""
+    dash.fail_next(path="/api/v1/cron")
+    await poll(hass, freezer, 60)
+    assert state(hass, loaded["button"]) == STATE_UNAVAILABLE
+    assert state(hass, loaded["rule"]) == STATE_UNAVAILABLE
+    await poll(hass, freezer, 60)
+    assert state(hass, loaded["rule"]) == STATE_ON
+    assert state(hass, loaded["button"]) != STATE_UNAVAILABLE
+
+
+async def test_refused_token_at_a_read(hass: HomeAssistant, dash: NezhaSimulator) -> None:
+    """The actions' reads take a refused credential to re-authentication too."""
+    entry = actions_entry(dash, "v2")
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data.actions
+    assert coordinator is not None
+    dash.revoke_pat(entry.data[CONF_API_TOKEN])
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert not coordinator.last_update_success
+    flows = hass.config_entries.flow.async_progress_by_handler("nezha")
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]

@@ -8,6 +8,7 @@ as a refused read does. The cron tasks' last-run sensors are here too (sensor.py
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, override
@@ -132,9 +133,9 @@ class NezhaActionEntity(NezhaEntity[NezhaActionsCoordinator]):
         self._attr_translation_placeholders = dict(placeholders)
         self._attr_device_info = dashboard_device_info(coordinator.config_entry)
 
+    @abstractmethod
     def _items(self, data: ActionsData) -> Mapping[int, Any] | None:
         """The objects of this entity's kind in ``data``."""
-        raise NotImplementedError
 
     @property
     def item(self) -> Any:

@@ -7,6 +7,7 @@ its notifications; monitors have no pause. Both write the whole object back (ful
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, override
 
@@ -78,8 +79,9 @@ class _NezhaActionSwitch(NezhaActionEntity, SwitchEntity):
         item: Switchable = self.item
         return item.on
 
+    @abstractmethod
     async def _async_set(self, on: bool) -> None:
-        raise NotImplementedError
+        """Write ``on`` to the dashboard, then read it back."""
 
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:
