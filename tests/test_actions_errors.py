@@ -223,3 +223,21 @@ async def test_refused_token_at_a_read(hass: HomeAssistant, dash: NezhaSimulator
     assert not coordinator.last_update_success
     flows = hass.config_entries.flow.async_progress_by_handler("nezha")
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_unreadable_at_set_up(
+    hass: HomeAssistant,
+    dash: NezhaSimulator,
+    entity_registry: er.EntityRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The entry loads while the actions' first read fails; their entities (agent updates
+    included) come with the first read that works."""
+    dash.fail_next(path="/api/v1/cron")
+    await setup_entry(hass, actions_entry(dash, "v1"))
+    assert entity_id(entity_registry, Platform.UPDATE, "1_agent_update") is None
+    await poll(hass, freezer, 60)
+    assert state(hass, entity_id(entity_registry, Platform.UPDATE, "1_agent_update")) == STATE_ON
+    assert (
+        state(hass, entity_id(entity_registry, Platform.BUTTON, "cron1_run")) != STATE_UNAVAILABLE
+    )

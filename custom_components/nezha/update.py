@@ -17,6 +17,7 @@ from homeassistant.components.update import (
     UpdateEntityDescription,
     UpdateEntityFeature,
 )
+from homeassistant.core import callback
 from homeassistant.helpers.translation import async_get_translations
 
 from .action_entities import async_act
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .actions_coordinator import NezhaActionsCoordinator
+    from .actions_coordinator import ActionsData, NezhaActionsCoordinator
     from .api import Server
     from .api.actions import AgentRelease
     from .coordinator import NezhaConfigEntry, NezhaServerCoordinator
@@ -58,8 +59,8 @@ async def async_setup_entry(
 ) -> None:
     """Add an update entity per server whose agent version the credential sees."""
     actions = entry.runtime_data.actions
-    if actions is None or actions.data is None or not actions.data.agents:
-        return  # off, not read yet (the entry reloads with the next change), or no scope
+    if actions is None:
+        return  # the option is off, or 0.x
     translations = await async_get_translations(hass, hass.config.language, "exceptions", {DOMAIN})
     summary = translations.get(_SUMMARY_KEY)
 
@@ -70,7 +71,25 @@ async def async_setup_entry(
     ) -> NezhaAgentUpdate:
         return NezhaAgentUpdate(coordinator, server, description, actions, summary)
 
-    async_track_server_entities(entry, (AGENT_UPDATE,), factory, async_add_entities)
+    @callback
+    def start() -> bool:
+        """Track the servers once the first read said whether updates may be forced."""
+        data: ActionsData | None = actions.data  # None until a read succeeded
+        if data is None:
+            return False
+        if data.agents:
+            async_track_server_entities(entry, (AGENT_UPDATE,), factory, async_add_entities)
+        return True
+
+    started = start()
+    if not started:  # the dashboard could not be read at set-up: wait for its first answer
+
+        @callback
+        def start_once() -> None:
+            nonlocal started
+            started = started or start()
+
+        entry.async_on_unload(actions.async_add_listener(start_once))
 
 
 class NezhaAgentUpdate(NezhaServerEntity, UpdateEntity):
