@@ -66,7 +66,7 @@ class NezhaCsrfError(NezhaPermissionError):
     """A 2.x login's write without a valid CSRF pair (the cookie expired or was never set)."""
 
 
-class NezhaAgentUpdateError(NezhaError):
+class NezhaAgentUpdateError(NezhaResponseError):
     """The dashboard could not send the update to the agent: offline, or the send failed."""
 
     def __init__(self, message: str, *, offline: bool) -> None:

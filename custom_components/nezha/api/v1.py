@@ -306,7 +306,8 @@ class NezhaV1Client(NezhaActions):
                 cookies=cookies,
             )
         self._csrf = reply.cookies.get(CSRF_COOKIE) or self._csrf
-        return self._data(reply, authorization, missing_ok), reply.dashboard_time
+        answer = self._data(reply, authorization, missing_ok, write=method != "GET")
+        return answer, reply.dashboard_time
 
     def _refused_for_good(self, refused: _Refused) -> NezhaError:
         """The block page means the WAF; any other refusal latches the credential."""
@@ -356,7 +357,14 @@ class NezhaV1Client(NezhaActions):
         )
         return Grant(token=token, lifetime=lifetime)
 
-    def _data(self, reply: Reply, authorization: str | None, missing_ok: bool = False) -> Any:
+    def _data(
+        self,
+        reply: Reply,
+        authorization: str | None,
+        missing_ok: bool = False,
+        *,
+        write: bool = False,
+    ) -> Any:
         """The ``data`` of a success envelope; every other answer raised as what it means."""
         secrets = (*self._credential.secrets, *([authorization] if authorization else []))
         if reply.status == 403 and _not_json(reply.body):
@@ -369,17 +377,22 @@ class NezhaV1Client(NezhaActions):
                 raise _RouteMissing
             raise NezhaResponseError(f"HTTP {reply.status}: the dashboard has no such route")
         if isinstance(error, str):
-            raise self._error(error, reply.status, secrets)
+            raise self._error(error, reply.status, secrets, write=write)
         if payload.get("success") is not True:
             raise NezhaResponseError(f"HTTP {reply.status}: JSON without a Nezha 1.x/2.x envelope")
         return payload.get("data")
 
-    def _error(self, error: str, status: int, secrets: tuple[str, ...]) -> Exception:
+    def _error(
+        self, error: str, status: int, secrets: tuple[str, ...], *, write: bool = False
+    ) -> Exception:
         kind, _, detail = error.partition(":")
         detail = detail.strip()
-        known = NezhaRealIpHeaderError() if error == ERROR_REAL_IP_MISSING else action_error(error)
-        if known is not None:
-            return known
+        # A write's refusal in the dashboard's words has its own type (reads keep theirs).
+        refusal = action_error(error) if write else None
+        if error == ERROR_REAL_IP_MISSING:
+            refusal = NezhaRealIpHeaderError()
+        if refusal is not None:
+            return refusal
         if kind == ERROR_UNAUTHORIZED:
             if detail == _PAT_LOOKUP_FAILED:
                 return NezhaResponseError(
