@@ -133,6 +133,11 @@ class NezhaActionEntity(NezhaEntity[NezhaActionsCoordinator]):
         self._attr_translation_placeholders = dict(placeholders)
         self._attr_device_info = dashboard_device_info(coordinator.config_entry)
 
+    @property
+    def object_name(self) -> str:
+        """The rule's, monitor's or task's name when the entity was made (for messages)."""
+        return next(iter(self._attr_translation_placeholders.values()))
+
     @abstractmethod
     def _items(self, data: ActionsData) -> Mapping[int, Any] | None:
         """The objects of this entity's kind in ``data``."""

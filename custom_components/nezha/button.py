@@ -17,7 +17,7 @@ from .action_entities import (
     async_track_action_entities,
     runnable_tasks,
 )
-from .actions_coordinator import ActionsData, NezhaActionsCoordinator, task_unique_id
+from .actions_coordinator import ActionsData, task_unique_id
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -66,9 +66,8 @@ class NezhaCronTaskButton(NezhaActionEntity, ButtonEntity):
     @override
     async def async_press(self) -> None:
         """Ask the dashboard to run the task now."""
-        coordinator: NezhaActionsCoordinator = self.coordinator
         await async_act(
-            coordinator,
-            coordinator.client.async_run_cron_task(self.item_id),
-            self._attr_translation_placeholders["task"],
+            self.coordinator,
+            self.coordinator.client.async_run_cron_task(self.item_id),
+            self.object_name,
         )

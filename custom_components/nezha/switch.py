@@ -8,18 +8,13 @@ its notifications; monitors have no pause. Both write the whole object back (ful
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 
 from .action_entities import NezhaActionEntity, async_act, async_track_action_entities
-from .actions_coordinator import (
-    ActionsData,
-    NezhaActionsCoordinator,
-    notify_unique_id,
-    rule_unique_id,
-)
+from .actions_coordinator import ActionsData, notify_unique_id, rule_unique_id
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -80,8 +75,11 @@ class _NezhaActionSwitch(NezhaActionEntity, SwitchEntity):
         return item.on
 
     @abstractmethod
+    def _write(self, on: bool) -> Coroutine[Any, Any, None]:
+        """The dashboard write that turns the object on or off."""
+
     async def _async_set(self, on: bool) -> None:
-        """Write ``on`` to the dashboard, then read it back."""
+        await async_act(self.coordinator, self._write(on), self.object_name)
 
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:
@@ -104,12 +102,8 @@ class NezhaAlertRuleSwitch(_NezhaActionSwitch):
         return data.rules
 
     @override
-    async def _async_set(self, on: bool) -> None:
-        coordinator: NezhaActionsCoordinator = self.coordinator
-        name = self._attr_translation_placeholders["rule"]
-        await async_act(
-            coordinator, coordinator.client.async_set_alert_rule_enabled(self.item_id, on), name
-        )
+    def _write(self, on: bool) -> Coroutine[Any, Any, None]:
+        return self.coordinator.client.async_set_alert_rule_enabled(self.item_id, on)
 
 
 class NezhaMonitorNotifySwitch(_NezhaActionSwitch):
@@ -122,9 +116,5 @@ class NezhaMonitorNotifySwitch(_NezhaActionSwitch):
         return data.monitors
 
     @override
-    async def _async_set(self, on: bool) -> None:
-        coordinator: NezhaActionsCoordinator = self.coordinator
-        name = self._attr_translation_placeholders["monitor"]
-        await async_act(
-            coordinator, coordinator.client.async_set_monitor_notify(self.item_id, on), name
-        )
+    def _write(self, on: bool) -> Coroutine[Any, Any, None]:
+        return self.coordinator.client.async_set_monitor_notify(self.item_id, on)
