@@ -18,6 +18,7 @@ from nezha_simulator.actions import AlertExtras
 
 from .actions_ha import (
     ALL_SCOPES,
+    Releases,
     action_entities,
     actions_entry,
     dash,
@@ -53,10 +54,11 @@ async def test_read_only_token_gets_one_issue(
     dash: NezhaSimulator,
     entity_registry: er.EntityRegistry,
     issue_registry: ir.IssueRegistry,
+    releases: Releases,
 ) -> None:
     """A read-only token: no action entity, one issue naming every scope to add; the probes
-    changed nothing. A new token with the scopes (Reconfigure) brings the entities and ends
-    the issue."""
+    changed nothing, and GitHub is not asked for a release nothing shows. A new token with the
+    scopes (Reconfigure) brings the entities and ends the issue."""
     entry = actions_entry(dash, "v2", scopes=READ_ONLY)
     await setup_entry(hass, entry)
     assert action_entities(entity_registry) == {}
@@ -70,6 +72,7 @@ async def test_read_only_token_gets_one_issue(
     }
     assert [i for i in issue_registry.issues if i[0] == DOMAIN] == [(DOMAIN, ISSUE)]
     assert (dash.cron_runs, dash.force_updates, dash.alert_rules[1].enabled) == ([], [], True)
+    assert releases.reads == 0
 
     await reload_with(hass, entry, token=dash.create_pat(ALL_SCOPES))
     assert len(action_entities(entity_registry)) == 11

@@ -151,12 +151,13 @@ class NezhaActionsCoordinator(DataUpdateCoordinator[ActionsData]):
             # A write of a rule or monitor with trigger tasks needs the right to run them.
             rules = _without_trigger_tasks(rules)
             monitors = _without_trigger_tasks(monitors)
+        agents = SCOPE_SERVER_WRITE not in lacking
         data = ActionsData(
             rules=rules,
             monitors=monitors,
             tasks=_runnable(tasks),
-            agents=SCOPE_SERVER_WRITE not in lacking,
-            agent_release=await self._async_agent_release(),
+            agents=agents,
+            agent_release=await self._async_agent_release() if agents else None,
             missing_scopes=frozenset(lacking),
         )
         self._async_report_scopes(data.missing_scopes)
