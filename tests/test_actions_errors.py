@@ -188,7 +188,7 @@ async def test_refused_token_starts_reauth(
     dash.revoke_pat(entry.data[CONF_API_TOKEN])
     button = entity_id(entity_registry, Platform.BUTTON, "cron1_run")
     error = await failure(hass, "button", "press", button)
-    assert error.translation_key == "auth_failed"
+    assert error.translation_key == "action_auth_failed"
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler("nezha")
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]

@@ -54,7 +54,7 @@ def action_failed(err: NezhaError, name: str) -> HomeAssistantError:  # noqa: PL
     """
     where = {"name": name}
     if isinstance(err, NezhaAuthError):
-        return HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed")
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key="action_auth_failed")
     if isinstance(err, NezhaPermissionError) and err.scope is not None:
         return HomeAssistantError(
             translation_domain=DOMAIN,

@@ -142,7 +142,7 @@ class NezhaActionsCoordinator(DataUpdateCoordinator[ActionsData]):
             tasks = await self._async_read(TASKS, self.client.async_get_cron_tasks)
         except NezhaAuthError as err:
             raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed"
+                translation_domain=DOMAIN, translation_key="action_auth_failed"
             ) from err
         except NezhaError as err:
             raise update_failed(err) from err
