@@ -252,8 +252,9 @@ class HomeAssistant:
                 return removed
             time.sleep(0.5)
 
-    def add_nezha_entry(self, sim_url: str, credentials: Credentials) -> str:
-        """Run the Nezha config flow for the simulator as a user would; returns the entry's title.
+    def add_nezha_entry(self, sim_url: str, credentials: Credentials) -> tuple[str, str]:
+        """Run the Nezha config flow for the simulator as a user would; returns the entry's title
+        and ID.
 
         The URL first; the flow detects the dashboard's generation and asks for what it takes:
         0.x the API token, 1.x a login, 2.x a menu (here: a personal access token).
@@ -277,7 +278,25 @@ class HomeAssistant:
             answer = self.request("POST", step, {"api_token": credentials.secret})
         if answer.get("type") != "create_entry":
             raise SetupError(f"the Nezha config flow did not create an entry: {answer}")
-        return str(answer["title"])
+        return str(answer["title"]), str(answer["result"]["entry_id"])
+
+    def enable_actions(self, entry_id: str) -> None:
+        """Turn the entry's Actions option on through the options flow (1.x/2.x), the rest as is."""
+        flow = self.request(
+            "POST", "/api/config/config_entries/options/flow", {"handler": entry_id}
+        )
+        expect_step(flow, "form", "init", "1.x/2.x")
+        options = {
+            "scan_interval": 30,
+            "monitor_interval": 60,
+            "online_threshold": 30,
+            "live_updates": True,
+            "actions": True,
+        }
+        step = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+        answer = self.request("POST", step, options)
+        if answer.get("type") != "create_entry":
+            raise SetupError(f"the Nezha options flow did not save the options: {answer}")
 
     def wait_running(self, deadline: float) -> None:
         """Wait until Home Assistant has finished starting (a stop then saves everything)."""
@@ -380,12 +399,15 @@ def main(argv: list[str] | None = None) -> int:
             credentials = Credentials(
                 args.generation, args.token, args.nezha_user, args.nezha_password, args.pat
             )
-            title = ha.add_nezha_entry(args.sim_url, credentials)
+            title, entry_id = ha.add_nezha_entry(args.sim_url, credentials)
             how = {"v0": "API token", "v1": "login", "v2": "personal access token"}
             print(
                 f"  Nezha entry {title!r} added ({args.generation}, {how[args.generation]})",
                 flush=True,
             )
+            if args.generation != "v0":  # 0.x has no write API
+                ha.enable_actions(entry_id)
+                print("  actions turned on (switches, task buttons, agent updates)", flush=True)
         ha.wait_running(deadline)
         print(f"  Home Assistant started ({time.monotonic() - started:.1f} s)", flush=True)
         if onboarded_now:

@@ -48,6 +48,7 @@ from custom_components.nezha.api import (
     create_client,
 )
 from custom_components.nezha.const import (
+    CONF_ACTIONS,
     CONF_API,
     CONF_LIVE_UPDATES,
     CONF_MONITOR_INTERVAL,
@@ -302,9 +303,9 @@ OPTIONS_INPUT = {
 NUMBER_FIELDS = [CONF_SCAN_INTERVAL, CONF_MONITOR_INTERVAL, CONF_ONLINE_THRESHOLD]
 SAVED_OPTIONS = {CONF_SCAN_INTERVAL: 60, CONF_MONITOR_INTERVAL: 120, CONF_ONLINE_THRESHOLD: 45}
 """What OPTIONS_INPUT saves for a 0.x entry."""
-FIELDS_1X = [*NUMBER_FIELDS, CONF_LIVE_UPDATES]
-"""1.x/2.x entries also have the live updates switch (on unless turned off)."""
-SAVED_OPTIONS_1X = {**SAVED_OPTIONS, CONF_LIVE_UPDATES: True}
+FIELDS_1X = [*NUMBER_FIELDS, CONF_LIVE_UPDATES, CONF_ACTIONS]
+"""1.x/2.x entries also have the live updates switch (on unless turned off) and actions (off)."""
+SAVED_OPTIONS_1X = {**SAVED_OPTIONS, CONF_LIVE_UPDATES: True, CONF_ACTIONS: False}
 URL_INPUT = {CONF_URL: URL, CONF_VERIFY_SSL: True}
 
 REFUSED_LOGIN = {CONF_USERNAME: USERNAME, CONF_PASSWORD: BAD_PASSWORD}

@@ -425,7 +425,7 @@ async def test_options_turn_live_updates_off_and_on(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**OPTIONS_INPUT, CONF_LIVE_UPDATES: False}
     )
-    assert entry.options == {**SAVED_OPTIONS, CONF_LIVE_UPDATES: False}
+    assert entry.options == {**SAVED_OPTIONS_1X, CONF_LIVE_UPDATES: False}
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert get_schema_suggested_value(fields(result), CONF_LIVE_UPDATES) is False

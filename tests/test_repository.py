@@ -15,15 +15,14 @@ import re
 import struct
 from typing import Any
 
-from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.brands.const import ALLOWED_IMAGES
-from homeassistant.components.sensor import SensorEntityDescription
 from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.util.yaml import load_yaml_dict
 from PIL import Image
 import pytest
 
-from custom_components.nezha import binary_sensor, repair_issues, sensor
+from custom_components.nezha import binary_sensor, button, repair_issues, sensor, switch, update
 
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "nezha"
@@ -266,10 +265,8 @@ def translation_keys_of(calls: set[str]) -> set[tuple[str, str]]:
     return found
 
 
-def entity_descriptions() -> dict[
-    str, list[SensorEntityDescription | BinarySensorEntityDescription]
-]:
-    """Every entity description of both platforms, by platform."""
+def entity_descriptions() -> dict[str, list[EntityDescription]]:
+    """Every entity description of every platform, by platform."""
     return {
         "sensor": [
             *sensor.SERVER_SENSORS,
@@ -278,6 +275,7 @@ def entity_descriptions() -> dict[
             *sensor.CYCLE_SENSORS,
             *sensor.SERVICE_SENSORS,
             sensor.BILLING_EXPIRY,
+            sensor.CRON_LAST_RUN,
         ],
         "binary_sensor": [
             binary_sensor.ONLINE,
@@ -285,6 +283,9 @@ def entity_descriptions() -> dict[
             binary_sensor.MONITOR_REACHABLE,
             binary_sensor.SERVICE_UP,
         ],
+        "switch": [switch.ALERT_RULE, switch.SERVICE_NOTIFY],
+        "button": [button.CRON_TASK],
+        "update": [update.AGENT_UPDATE],
     }
 
 

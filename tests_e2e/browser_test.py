@@ -8,7 +8,9 @@ devices, opens one server's device page, reads a server's CPU usage on the demo 
 entities card, and opens the entry's options: a server update interval out of range shows the
 translated error, a valid one saves and is shown when the dialog is opened again. Then the 0.x
 run: the entry is deleted, the simulator is switched to 0.x (the same fleet) and the integration
-is added again through the UI with the 0.x API token, down to the dashboard card.
+is added again through the UI with the 0.x API token, down to the dashboard card. Between the
+two, actions are turned on and a task button and a maintenance switch are used on the dashboard
+device.
 
 On the way, wrong inputs show the messages the README's "What each error means" table explains
 (read from translations/en.json): an https:// address of the (http) demo says which address to
@@ -57,6 +59,8 @@ SCAN_INTERVAL = "Server update interval"
 SCAN_INTERVAL_ERROR = "Enter a whole number of seconds from 10 to 3600."
 """The options' scan_interval_out_of_range error (translations/en.json)."""
 SAVED_INTERVAL = "45"
+ACTIONS_OPTION = "Actions"
+"""The options' ``actions`` switch (translations/en.json)."""
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 DEVICE_PAGE_VIEWPORT: ViewportSize = {"width": 1280, "height": 1300}
 EN = json.loads(
@@ -289,6 +293,38 @@ class BrowserTest:
         expect(page.get_by_role("spinbutton", name=SCAN_INTERVAL)).to_have_value(SAVED_INTERVAL)
         self.shot("v2-10-options-kept")
 
+    def actions(self) -> None:
+        """Actions on in the options; on the dashboard device a task button is pressed (its
+        last-run sensor then shows a time) and the alert rule's maintenance switch flipped off
+        and on, each time showing what the dashboard holds after the write."""
+        page = self.page
+        self.open_options()
+        page.locator(f'ha-switch[aria-label="{ACTIONS_OPTION}"]').click()
+        page.get_by_role("button", name="Submit").click()
+        expect(page.get_by_text("Options successfully saved.")).to_be_visible()
+        page.get_by_role("button", name="Finish").click()
+        expect(page.get_by_text("Options successfully saved.")).to_have_count(0)
+        # The frontend takes over the navigation at once; waiting for "load" reports it aborted.
+        page.goto(f"{self.url}/config/devices/dashboard?domain=nezha", wait_until="commit")
+        self.wait_app()
+        title = self.args.sim_url.split("://", 1)[1].rstrip("/")
+        page.get_by_text(title, exact=True).first.click()
+        expect(page).to_have_url(re.compile(r"/config/devices/device/"))
+        self.wait_app()
+        last_run = page.locator("hui-sensor-entity-row").filter(has_text="Restart nginx last run")
+        expect(last_run).to_contain_text("Unknown")
+        button = page.locator("hui-button-entity-row").filter(has_text="Run Restart nginx")
+        button.get_by_role("button", name="Press").click()
+        expect(last_run).not_to_contain_text("Unknown")
+        rule = page.locator("hui-toggle-entity-row").filter(has_text="Monthly 10 TiB alert rule")
+        toggle = rule.get_by_role("switch")  # the switch's hidden input: its checked state
+        expect(toggle).to_be_checked()
+        rule.locator("ha-switch").click()
+        expect(toggle).not_to_be_checked()
+        self.shot("v2-11-actions")
+        rule.locator("ha-switch").click()
+        expect(toggle).to_be_checked()
+
 
 def run(args: argparse.Namespace) -> int:
     """Run the steps in order; after a failure the rest are not run. Returns the exit code."""
@@ -313,6 +349,7 @@ def run(args: argparse.Namespace) -> int:
             ("2.x: a server's device page", test.device_page),
             ("2.x: CPU usage on the dashboard", partial(test.cpu_on_dashboard, "v2")),
             ("2.x: options: a translated error, then saved", test.options),
+            ("2.x: actions: a task button and a maintenance switch", test.actions),
             ("0.x: the 2.x entry deleted, the demo answers as 0.x", test.switch_to_v0),
             (
                 "0.x: add the integration through the UI with a token",

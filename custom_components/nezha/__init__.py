@@ -17,6 +17,7 @@ from .coordinator import (
     NezhaMonitorCoordinator,
     NezhaServerCoordinator,
     NezhaServicesCoordinator,
+    async_setup_actions,
     client_for_entry,
 )
 from .data import NezhaConfigEntry, NezhaRuntimeData
@@ -34,14 +35,21 @@ from .repair_issues import (
     async_withdraw_issues,
 )
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.UPDATE,
+]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Set up a Nezha dashboard from a config entry.
 
-    Only the server list is awaited: monitors and ``/service`` (a request per server, seconds at
-    a thousand servers) are read in the background, and their entities appear when they answer.
+    Only the server list is awaited: monitors, ``/service`` (a request per server, seconds at a
+    thousand servers) and the actions are read in the background, and their entities appear when
+    they answer.
     """
     client = client_for_entry(hass, entry)
     servers = NezhaServerCoordinator(hass, entry, client)
@@ -66,9 +74,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
         monitors=monitors,
         dashboard_device_id=dashboard.id,
         services=services,
+        actions=async_setup_actions(hass, entry, client),
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    for secondary in (monitors, services):
+    for secondary in (monitors, services, entry.runtime_data.actions):
         if secondary is not None:
             # A failure here leaves their entities unavailable, not the entry; unload cancels it.
             entry.async_create_background_task(

@@ -78,3 +78,16 @@ CYCLE_ENTITY_KEYS: Final = (
 
 SERVICE_SCOPE: Final = "nezha:service:read"
 """The access-token scope ``/service`` and the ping monitors need (named in the repair issue)."""
+
+CONF_ACTIONS: Final = "actions"
+"""1.x/2.x: whether Home Assistant may act on the dashboard (switches, buttons; missing: off)."""
+DEFAULT_ACTIONS: Final = False
+
+ALERT_RULE_SWITCH_KEY: Final = "enabled"
+"""An alert rule's maintenance switch (on the dashboard device)."""
+NOTIFY_SWITCH_KEY: Final = "notify"
+"""A ``/service`` monitor's notification switch (on the dashboard device)."""
+CRON_ENTITY_KEYS: Final[dict[Platform, str]] = {Platform.BUTTON: "run", Platform.SENSOR: "last_run"}
+"""The entities each cron task has on the dashboard device, by platform."""
+AGENT_UPDATE_KEY: Final = "agent_update"
+"""A server's agent update entity (on the server's device)."""

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 
 from .api import NezhaClient
-from .coordinator import NezhaMonitorCoordinator, NezhaServerCoordinator, NezhaServicesCoordinator
+from .coordinator import (
+    NezhaActionsCoordinator,
+    NezhaMonitorCoordinator,
+    NezhaServerCoordinator,
+    NezhaServicesCoordinator,
+)
 from .live import NezhaLiveUpdates
 
 
@@ -25,6 +30,8 @@ class NezhaRuntimeData:
     """The dashboard's live stream (1.x/2.x, unless turned off in the options)."""
     services: NezhaServicesCoordinator | None = None
     """``/service`` (1.x/2.x): availability and traffic cycles; None on 0.x or when turned off."""
+    actions: NezhaActionsCoordinator | None = None
+    """What the action entities act on (1.x/2.x, option ``actions``); None when off."""
 
 
 type NezhaConfigEntry = ConfigEntry[NezhaRuntimeData]

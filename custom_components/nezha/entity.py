@@ -1,13 +1,15 @@
 """Base entities: a server's, a ping monitor's, the dashboard's, a traffic cycle's, a monitor's.
 
-(The last: a ``/service`` monitor's, on the dashboard device.) Each writes its state after a poll
+(The last: a ``/service`` monitor's, on the dashboard device.) And an action's: a dashboard object
+(alert rule, monitor, cron task) an entity acts on. Each writes its state after a poll
 only when what it shows (availability, state, attributes) differs from what it last wrote, and
 hears only of the polls that changed its server (see coordinator/base.py): a poll where nothing
 changed writes nothing. Home Assistant's own writes (when the entity is added, when the user
 changes it in the registry) go through as always.
 """
 
-from collections.abc import Callable
+from abc import abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, override
@@ -21,7 +23,13 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpda
 from homeassistant.util import dt as dt_util
 
 from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, TrafficCycle
-from .coordinator import NezhaMonitorCoordinator, NezhaServerCoordinator, NezhaServicesCoordinator
+from .coordinator import (
+    ActionsData,
+    NezhaActionsCoordinator,
+    NezhaMonitorCoordinator,
+    NezhaServerCoordinator,
+    NezhaServicesCoordinator,
+)
 from .data import NezhaConfigEntry
 from .registry import (
     cycle_unique_id,
@@ -380,3 +388,48 @@ class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
     def available(self) -> bool:
         """Available while the last ``/service`` poll reported the monitor."""
         return super().available and self.monitor_id in self.coordinator.data.services
+
+
+class NezhaActionEntity(NezhaEntity[NezhaActionsCoordinator]):
+    """An entity of one dashboard object an action acts on (rule, monitor, task), on the dashboard
+    device. It shows what the last read says; each write reads the dashboard again
+    (``NezhaActionsCoordinator.async_act``)."""
+
+    def __init__(
+        self,
+        coordinator: NezhaActionsCoordinator,
+        item_id: int,
+        unique_id: str,
+        placeholders: Mapping[str, str],
+    ) -> None:
+        """Name the entity after the object (its name in the translation's placeholder)."""
+        super().__init__(coordinator)
+        self.item_id = item_id
+        self._attr_unique_id = unique_id
+        self._attr_translation_placeholders = dict(placeholders)
+        self._attr_device_info = dashboard_device_info(coordinator.config_entry.entry_id)
+
+    @property
+    def object_name(self) -> str:
+        """The rule's, monitor's or task's name when the entity was made (for messages)."""
+        return next(iter(self._attr_translation_placeholders.values()))
+
+    @abstractmethod
+    def _items(self, data: ActionsData) -> Mapping[int, Any] | None:
+        """The objects of this entity's kind in ``data``."""
+
+    @property
+    def item(self) -> Any:
+        """The object as last read (only while ``available``)."""
+        items = self._items(self.coordinator.data)
+        assert items is not None
+        return items[self.item_id]
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the last read listed the object."""
+        if not super().available or self.coordinator.data is None:
+            return False
+        items = self._items(self.coordinator.data)
+        return items is not None and self.item_id in items

@@ -1,4 +1,5 @@
-"""Adding entities as servers, ping monitors, traffic cycles and ``/service`` monitors appear.
+"""Adding entities as servers, ping monitors, traffic cycles, ``/service`` monitors and the objects
+actions act on (alert rules, monitors, cron tasks) appear.
 
 Server and monitor trackers look only at the servers a poll changed (all of them when the
 coordinator says ``changed_servers is None``), so their work per poll grows with the servers and
@@ -9,14 +10,20 @@ servers the server coordinator has, so they follow the entry's server group. An 
 Assistant failed to add (it logs why) is not counted as added: the next poll creates it anew.
 """
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
 
 from homeassistant.core import callback
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Monitor, Server, ServiceStats, TrafficCycle
-from .coordinator import NezhaServerCoordinator, NezhaServicesCoordinator
+from .coordinator import (
+    ActionsData,
+    NezhaActionsCoordinator,
+    NezhaServerCoordinator,
+    NezhaServicesCoordinator,
+)
 from .data import NezhaConfigEntry
 from .entity import (
     NezhaCycleEntityDescription,
@@ -248,3 +255,37 @@ def async_track_service_entities[DescriptionT: EntityDescription](
 
     sync()
     entry.async_on_unload(services.async_add_listener(sync))
+
+
+@callback
+def async_track_action_entities(
+    entry: NezhaConfigEntry,
+    items: Callable[[ActionsData], Mapping[int, Any] | None],
+    factory: Callable[[NezhaActionsCoordinator, int, Any], Iterable[Entity]],
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the entities of each object of a kind, now and as objects appear.
+
+    Objects that leave a read are forgotten here (their entities were removed from the
+    registry by the coordinator), so one that comes back gets its entities anew.
+    """
+    coordinator = entry.runtime_data.actions
+    if coordinator is None:
+        return  # the option is off, or 0.x
+    added: set[int] = set()
+
+    @callback
+    def sync() -> None:
+        if coordinator.data is None or (current := items(coordinator.data)) is None:
+            return
+        added.intersection_update(current)
+        new_entities: list[Entity] = []
+        for item_id, item in current.items():
+            if item_id not in added:
+                added.add(item_id)
+                new_entities.extend(factory(coordinator, item_id, item))
+        if new_entities:
+            async_add_entities(new_entities)
+
+    sync()
+    entry.async_on_unload(coordinator.async_add_listener(sync))

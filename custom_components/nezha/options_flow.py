@@ -28,6 +28,7 @@ import probatio as vol
 
 from .api import API_V0, NezhaAuthError, NezhaClient
 from .const import (
+    CONF_ACTIONS,
     CONF_API,
     CONF_GROUP_ID,
     CONF_GROUP_NAME,
@@ -36,6 +37,7 @@ from .const import (
     CONF_ONLINE_THRESHOLD,
     CONF_SCAN_INTERVAL,
     CONF_TAG,
+    DEFAULT_ACTIONS,
     DEFAULT_LIVE_UPDATES,
     DEFAULT_MONITOR_INTERVAL,
     DEFAULT_ONLINE_THRESHOLD,
@@ -179,6 +181,7 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
                 options: dict[str, Any] = {key: int(user_input[key]) for key in _LIMITS}
                 if not self._is_0x:
                     options[CONF_LIVE_UPDATES] = user_input[CONF_LIVE_UPDATES]
+                    options[CONF_ACTIONS] = user_input[CONF_ACTIONS]
                 if group := user_input.get(field):
                     options |= self._group_options(group)
                 return self.async_create_entry(data=options)
@@ -191,6 +194,7 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
             fields[vol.Required(CONF_LIVE_UPDATES, default=DEFAULT_LIVE_UPDATES)] = (
                 BooleanSelector()
             )
+            fields[vol.Required(CONF_ACTIONS, default=DEFAULT_ACTIONS)] = BooleanSelector()
         if self._groups:
             fields[vol.Optional(field)] = SelectSelector(
                 SelectSelectorConfig(

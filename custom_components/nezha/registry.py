@@ -16,11 +16,15 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .api import Server
 from .const import (
+    AGENT_UPDATE_KEY,
+    ALERT_RULE_SWITCH_KEY,
     CONF_DEVICES_GROUP,
+    CRON_ENTITY_KEYS,
     CYCLE_ENTITY_KEYS,
     DOMAIN,
     MANUFACTURER,
     MONITOR_ENTITY_KEYS,
+    NOTIFY_SWITCH_KEY,
     SERVICE_ENTITY_KEYS,
 )
 
@@ -55,6 +59,16 @@ def cycle_unique_id(entry_id: str, server_id: int, rule_id: int, key: str) -> st
 def service_unique_id(entry_id: str, monitor_id: int, key: str) -> str:
     """The unique id of one of a ``/service`` monitor's entities (on the dashboard device)."""
     return f"{entry_id}_service{monitor_id}_{key}"
+
+
+def alert_rule_unique_id(entry_id: str, rule_id: int, key: str) -> str:
+    """The unique id of an alert rule's entity (its switch, on the dashboard device)."""
+    return f"{entry_id}_alertrule{rule_id}_{key}"
+
+
+def cron_unique_id(entry_id: str, task_id: int, key: str) -> str:
+    """The unique id of one of a cron task's entities (on the dashboard device)."""
+    return f"{entry_id}_cron{task_id}_{key}"
 
 
 def is_service_or_cycle_unique_id(entry_id: str, unique_id: str) -> bool:
@@ -262,3 +276,48 @@ def async_remove_cycle_entities(
             unique_id = cycle_unique_id(entry_id, server_id, rule_id, key)
             if entity_id := entity_registry.async_get_entity_id(Platform.SENSOR, DOMAIN, unique_id):
                 entity_registry.async_remove(entity_id)
+
+
+@callback
+def async_remove_gone_action_entities(
+    hass: HomeAssistant,
+    entry_id: str,
+    *,
+    rules: Iterable[int],
+    monitors: Iterable[int],
+    tasks: Iterable[int],
+) -> None:
+    """Remove the action entities of alert rules, monitors and cron tasks deleted meanwhile."""
+    gone = [
+        *(
+            (Platform.SWITCH, alert_rule_unique_id(entry_id, rule_id, ALERT_RULE_SWITCH_KEY))
+            for rule_id in rules
+        ),
+        *(
+            (Platform.SWITCH, service_unique_id(entry_id, monitor_id, NOTIFY_SWITCH_KEY))
+            for monitor_id in monitors
+        ),
+        *(
+            (platform, cron_unique_id(entry_id, task_id, key))
+            for task_id in tasks
+            for platform, key in CRON_ENTITY_KEYS.items()
+        ),
+    ]
+    entity_registry = er.async_get(hass)
+    for platform, unique_id in gone:
+        if entity_id := entity_registry.async_get_entity_id(platform, DOMAIN, unique_id):
+            entity_registry.async_remove(entity_id)
+
+
+@callback
+def async_remove_action_entities(hass: HomeAssistant, entry_id: str) -> None:
+    """Actions were turned off: remove every action entity (rather than leave it unavailable)."""
+    cron_keys = "|".join(map(re.escape, CRON_ENTITY_KEYS.values()))
+    pattern = re.compile(
+        rf"{re.escape(entry_id)}_(?:alertrule\d+_{ALERT_RULE_SWITCH_KEY}"
+        rf"|service\d+_{NOTIFY_SWITCH_KEY}|cron\d+_(?:{cron_keys})|\d+_{AGENT_UPDATE_KEY})"
+    )
+    entity_registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(entity_registry, entry_id):
+        if pattern.fullmatch(entity.unique_id):
+            entity_registry.async_remove(entity.entity_id)

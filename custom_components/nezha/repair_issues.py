@@ -20,12 +20,15 @@ ISSUE_MISSING_SCOPE = "missing_scope"
 """The access token may not read ``/service`` and the ping monitors (one issue for both)."""
 ISSUE_UPGRADE_REFUSED = "live_updates_refused"
 """Something between HA and the dashboard answers the live stream's upgrade with HTTP 400."""
+ISSUE_ACTIONS_SCOPES = "actions_missing_scopes"
+"""Actions are on, but the access token lacks scopes some of them need (all named in one issue)."""
 ISSUE_KINDS = (
     ISSUE_DASHBOARD_UPGRADED,
     ISSUE_TAG_NOT_FOUND,
     ISSUE_NO_SERVERS,
     ISSUE_MISSING_SCOPE,
     ISSUE_UPGRADE_REFUSED,
+    ISSUE_ACTIONS_SCOPES,
 )
 
 

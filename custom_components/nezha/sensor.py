@@ -1,5 +1,6 @@
 """Sensors: a server's metrics and billing, its ping monitors' latency, the fleet's counts, each
-server's traffic cycles and each ``/service`` monitor's summary.
+server's traffic cycles, each ``/service`` monitor's summary, and (actions) each cron task's last
+run.
 
 Every sensor class and description class lives here (core's class-module rule); the rows stay
 beside them, since a module of rows alone would have to import this one back.
@@ -32,9 +33,12 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .api import Billing, CycleUsage, Server, ServiceStats, parse_billing
-from .const import MAX_GPUS, MONITOR_ENTITY_KEYS
+from .api.actions import CronTask
+from .const import CRON_ENTITY_KEYS, MAX_GPUS, MONITOR_ENTITY_KEYS
+from .coordinator import ActionsData
 from .data import NezhaConfigEntry
 from .entity import (
+    NezhaActionEntity,
     NezhaCycleEntity,
     NezhaCycleEntityDescription,
     NezhaDashboardEntity,
@@ -45,11 +49,13 @@ from .entity import (
     storable,
 )
 from .entity_tracking import (
+    async_track_action_entities,
     async_track_cycle_entities,
     async_track_monitor_entities,
     async_track_server_entities,
     async_track_service_entities,
 )
+from .registry import cron_unique_id
 from .state import ServersData
 
 PARALLEL_UPDATES = 0
@@ -389,6 +395,12 @@ BILLING_EXPIRY = NezhaBillingSensorEntityDescription(
     exists_fn=lambda server: _billing(server) is not None,
 )
 
+CRON_LAST_RUN = SensorEntityDescription(
+    key=CRON_ENTITY_KEYS[Platform.SENSOR],
+    translation_key="cron_last_run",
+    device_class=SensorDeviceClass.TIMESTAMP,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -407,6 +419,19 @@ async def async_setup_entry(
     async_track_server_entities(entry, (BILLING_EXPIRY,), NezhaBillingSensor, async_add_entities)
     async_track_cycle_entities(entry, CYCLE_SENSORS, NezhaCycleSensor, async_add_entities)
     async_track_service_entities(entry, SERVICE_SENSORS, NezhaServiceSensor, async_add_entities)
+    async_track_action_entities(  # actions: each cron task's last run
+        entry,
+        lambda data: data.tasks,
+        lambda coordinator, task_id, task: [
+            NezhaCronLastRunSensor(
+                coordinator,
+                task_id,
+                cron_unique_id(coordinator.config_entry.entry_id, task_id, CRON_LAST_RUN.key),
+                {"task": task.name},
+            )
+        ],
+        async_add_entities,
+    )
 
 
 class NezhaServerSensor(NezhaServerEntity, SensorEntity):
@@ -522,3 +547,20 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
             "cycle": billing.cycle,
             "auto_renewal": billing.auto_renewal,
         }
+
+
+class NezhaCronLastRunSensor(NezhaActionEntity, SensorEntity):
+    """When a cron task last ran (``last_executed_at``); unknown if it never did."""
+
+    entity_description = CRON_LAST_RUN
+
+    @override
+    def _items(self, data: ActionsData) -> dict[int, CronTask] | None:
+        return data.tasks
+
+    @property
+    @override
+    def native_value(self) -> datetime | None:
+        """The dashboard's time of the last run."""
+        task: CronTask = self.item
+        return task.last_executed_at

@@ -11,7 +11,7 @@ an answer means (its envelope, its refusals) and redacting secrets from it are e
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 import re
 from typing import Any
@@ -67,6 +67,8 @@ class Reply:
     is_html: bool
     dashboard_time: datetime | None
     """The ``Date`` header: freshness is judged by the dashboard's clock, not Home Assistant's."""
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    """Cookies the answer sets (a 2.x dashboard's CSRF cookie for writes), name to value."""
 
 
 async def fetch(
@@ -78,11 +80,12 @@ async def fetch(
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
     json: Any = None,
+    cookies: Mapping[str, str] | None = None,
 ) -> Reply:
     """Send one request and read its answer; HTTP 5xx is a connection error (a proxy, a restart)."""
     try:
         async with session.request(
-            method, url, headers=headers, params=params, json=json, timeout=limits
+            method, url, headers=headers, params=params, json=json, cookies=cookies, timeout=limits
         ) as response:
             status = response.status
             if status >= 500:  # a proxy's error page: nothing in it worth reading
@@ -95,6 +98,7 @@ async def fetch(
                 body=body,
                 is_html=response.content_type == "text/html",
                 dashboard_time=http_date(response.headers.get("Date")),
+                cookies={name: morsel.value for name, morsel in response.cookies.items()},
             )
     except TimeoutError as err:
         raise NezhaConnectionError(f"timed out after {limits.total:g} s") from err

@@ -17,6 +17,7 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
+from .actions import CSRF_COOKIE, CSRF_HEADER, NezhaActions, NezhaCsrfError, action_error
 from .auth import AccessToken, Credential, Grant, JwtLogin, Login
 from .errors import (
     AuthRefusal,
@@ -68,8 +69,11 @@ class _RouteMissing(Exception):
     """``{"error":"404 Not Found"}``: the dashboard has no such route (not raised out of here)."""
 
 
-class NezhaV1Client:
-    """Reads servers, server groups and ping monitors from a Nezha 1.x or 2.x dashboard."""
+class NezhaV1Client(NezhaActions):
+    """Reads servers, server groups and ping monitors from a Nezha 1.x or 2.x dashboard.
+
+    The writes (``NezhaActions``) go through the same requests: credential, limit, errors.
+    """
 
     def __init__(
         self,
@@ -101,6 +105,8 @@ class NezhaV1Client:
             if isinstance(credential, str)
             else JwtLogin(credential, self._sign_in)
         )
+        self._csrf: str | None = None
+        """The 2.x ``nz-csrf`` cookie last set: a login's writes repeat it in ``X-CSRF-Token``."""
 
     async def async_get_servers(self, group: int | None = None) -> ServersSnapshot:
         """Every server the credential may see, with live status; or those of one server group.
@@ -165,6 +171,37 @@ class NezhaV1Client:
         data, _ = await self._get("alert-rule")
         return parse_alert_rules(data)
 
+    async def _read(self, path: str) -> Any:
+        """``_get``'s data (a route that needs the credential: never a guest's answer)."""
+        data, _ = await self._get(path)
+        return data
+
+    @property
+    def has_scopes(self) -> bool:
+        """Whether the credential is a 2.x access token."""
+        return isinstance(self._credential, AccessToken)
+
+    async def _send(self, method: str, path: str, body: Any = None) -> Any:
+        """One write; a 2.x login's carries the CSRF pair, fetched first by a GET if unknown.
+
+        A CSRF refusal happened before the dashboard acted: one fresh cookie, one more send.
+        """
+        csrf = self.api_version == API_V2 and self._credential.renewable
+        if csrf:
+            await self._credential.authorization()  # a login (if one is due) sets the cookie
+        for attempt in range(2):
+            if csrf and self._csrf is None:
+                await self._get("profile")  # any authenticated GET sets it too
+            try:
+                (data, _), _ = await self._get_signed(path, method=method, body=body)
+            except NezhaCsrfError:
+                self._csrf = None
+                if attempt or not csrf:
+                    raise
+            else:
+                return data
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def _get_own(self, path: str) -> _Answer:
         """GET a public route as the credential, never as a guest.
 
@@ -200,9 +237,15 @@ class NezhaV1Client:
         return answer
 
     async def _get_signed(
-        self, path: str, params: Mapping[str, str] | None = None, *, missing_ok: bool = False
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        missing_ok: bool = False,
+        method: str = "GET",
+        body: Any = None,
     ) -> tuple[_Answer, str]:
-        """``_get``, and the authorization the answer was made with.
+        """``_get`` (or a write: ``method`` and ``body``), and the authorization it was made with.
 
         A refused JWT is dropped and replaced by one new login, then the request is sent again,
         once. Anything refused after that, or a refused access token, latches the credential.
@@ -211,30 +254,50 @@ class NezhaV1Client:
         credential = self._credential
         authorization = await credential.authorization()
         try:
-            return await self._get_once(path, params, authorization, missing_ok), authorization
+            return await self._get_once(
+                path, params, authorization, missing_ok, method=method, body=body
+            ), authorization
         except _Refused as refused:
             if not credential.renewable:
                 raise self._refused_for_good(refused) from None
         credential.drop(authorization)
         authorization = await credential.authorization()  # one new login (shared by all)
         try:
-            return await self._get_once(path, params, authorization, missing_ok), authorization
+            return await self._get_once(
+                path, params, authorization, missing_ok, method=method, body=body
+            ), authorization
         except _Refused as refused:
             raise self._refused_for_good(refused) from None
 
     async def _get_once(
-        self, path: str, params: Mapping[str, str] | None, authorization: str, missing_ok: bool
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        authorization: str,
+        missing_ok: bool,
+        *,
+        method: str = "GET",
+        body: Any = None,
     ) -> _Answer:
+        headers = {"Authorization": authorization}
+        cookies = None
+        if method != "GET" and self._csrf is not None and self._credential.renewable:
+            headers[CSRF_HEADER] = self._csrf
+            cookies = {CSRF_COOKIE: self._csrf}
         async with self._limit:
             reply = await fetch(
                 self._session,
-                "GET",
+                method,
                 self._base / path,
                 limits=self._timeout,
-                headers={"Authorization": authorization},
+                headers=headers,
                 params=params,
+                json=body,
+                cookies=cookies,
             )
-        return self._data(reply, authorization, missing_ok), reply.dashboard_time
+        self._csrf = reply.cookies.get(CSRF_COOKIE) or self._csrf
+        answer = self._data(reply, authorization, missing_ok, write=method != "GET")
+        return answer, reply.dashboard_time
 
     def _refused_for_good(self, refused: _Refused) -> NezhaError:
         """The block page means the WAF; any other refusal latches the credential."""
@@ -266,6 +329,7 @@ class NezhaV1Client:
                 limits=self._timeout,
                 json={"username": login.username, "password": login.password},
             )
+        self._csrf = reply.cookies.get(CSRF_COOKIE) or self._csrf  # 2.x sets it at login
         try:
             data = self._data(reply, None)
         except _Refused as refused:
@@ -284,7 +348,14 @@ class NezhaV1Client:
         )
         return Grant(token=token, lifetime=lifetime)
 
-    def _data(self, reply: Reply, authorization: str | None, missing_ok: bool = False) -> Any:
+    def _data(
+        self,
+        reply: Reply,
+        authorization: str | None,
+        missing_ok: bool = False,
+        *,
+        write: bool = False,
+    ) -> Any:
         """The ``data`` of a success envelope; every other answer raised as what it means."""
         secrets = (*self._credential.secrets, *([authorization] if authorization else []))
         if reply.status == 403 and _not_json(reply.body):
@@ -297,16 +368,22 @@ class NezhaV1Client:
                 raise _RouteMissing
             raise NezhaResponseError(f"HTTP {reply.status}: the dashboard has no such route")
         if isinstance(error, str):
-            raise self._error(error, reply.status, secrets)
+            raise self._error(error, reply.status, secrets, write=write)
         if payload.get("success") is not True:
             raise NezhaResponseError(f"HTTP {reply.status}: JSON without a Nezha 1.x/2.x envelope")
         return payload.get("data")
 
-    def _error(self, error: str, status: int, secrets: tuple[str, ...]) -> Exception:
+    def _error(
+        self, error: str, status: int, secrets: tuple[str, ...], *, write: bool = False
+    ) -> Exception:
         kind, _, detail = error.partition(":")
         detail = detail.strip()
+        # A write's refusal in the dashboard's words has its own type (reads keep theirs).
+        refusal = action_error(error) if write else None
         if error == ERROR_REAL_IP_MISSING:
-            return NezhaRealIpHeaderError()
+            refusal = NezhaRealIpHeaderError()
+        if refusal is not None:
+            return refusal
         if kind == ERROR_UNAUTHORIZED:
             if detail == _PAT_LOOKUP_FAILED:
                 return NezhaResponseError(
