@@ -253,3 +253,31 @@ async def test_unreadable_release_leaves_latest_unknown(
     lines = [r for r in caplog.records if "agent release" in r.getMessage()]
     assert [r.levelname for r in lines] == ["DEBUG"]
     assert not [r for r in caplog.records if r.levelno >= 30 and "nezha" in r.name]
+
+
+async def test_renamed_rule_and_task_rename_their_entities(
+    hass: HomeAssistant, dash: NezhaSimulator, entity_registry: er.EntityRegistry
+) -> None:
+    """An alert rule and a cron task renamed on the dashboard: their switch, button and last-run
+    sensor take the new names at the next read; entity IDs stay."""
+    entry = actions_entry(dash, "v2")
+    await setup_entry(hass, entry)
+    renamed = ("alertrule1_enabled", "cron1_run", "cron1_last_run")
+    before = [hass.states.get(EXPECTED[key]).attributes["friendly_name"] for key in renamed]  # type: ignore[union-attr]
+    dash.alert_rules[1].name = "Quota during the sale"
+    dash.crons[1].name = "Say hello"
+    actions = entry.runtime_data.actions
+    assert actions is not None
+    await actions.async_refresh()
+    await hass.async_block_till_done()
+    after = [hass.states.get(EXPECTED[key]).attributes["friendly_name"] for key in renamed]  # type: ignore[union-attr]
+    assert after == [
+        name.replace("quota", "Quota during the sale").replace("hello", "Say hello")
+        for name in before
+    ]
+    assert action_entities(entity_registry) == EXPECTED
+    for key in renamed:
+        registered = entity_registry.async_get(EXPECTED[key])
+        assert registered is not None
+        assert registered.original_name is not None
+        assert after[renamed.index(key)].endswith(registered.original_name)

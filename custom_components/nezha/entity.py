@@ -411,8 +411,13 @@ class NezhaActionEntity(NezhaEntity[NezhaActionsCoordinator]):
 
     @property
     def object_name(self) -> str:
-        """The rule's, monitor's or task's name when the entity was made (for messages)."""
+        """The rule's, monitor's or task's name as the entity shows it (for messages)."""
         return next(iter(self._attr_translation_placeholders.values()))
+
+    @override
+    def current_placeholders(self) -> dict[str, str]:
+        """The object's name as the last read has it: a rename on the dashboard follows."""
+        return dict.fromkeys(self._attr_translation_placeholders, self.item.name)
 
     @abstractmethod
     def _items(self, data: ActionsData) -> Mapping[int, Any] | None:
