@@ -422,15 +422,10 @@ async def async_setup_entry(
     async_track_action_entities(  # actions: each cron task's last run
         entry,
         lambda data: data.tasks,
-        lambda coordinator, task_id, task: [
-            NezhaCronLastRunSensor(
-                coordinator,
-                task_id,
-                cron_unique_id(coordinator.config_entry.entry_id, task_id, CRON_LAST_RUN.key),
-                {"task": task.name},
-            )
-        ],
+        NezhaCronLastRunSensor,
         async_add_entities,
+        unique_id=cron_unique_id,
+        placeholder="task",
     )
 
 
