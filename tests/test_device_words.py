@@ -1,0 +1,49 @@
+"""What a device page and an entity's name say when the dashboard has nothing to show yet."""
+
+from __future__ import annotations
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.nezha.const import DOMAIN
+from nezha_simulator import NezhaSimulator
+
+from .conftest import poll, setup_entry
+
+
+def server_model(
+    device_registry: dr.DeviceRegistry, entry: MockConfigEntry, server_id: int
+) -> str | None:
+    """The model the device page of one server shows."""
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{server_id}"), entry.entry_id
+    )
+    assert device is not None
+    return device.model
+
+
+async def test_never_reported_server_says_so_until_its_first_report(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """A server whose agent never reported shows that as its model (not "<unknown>"); its
+    first report puts the real one in its place, and a reload does not take the words for a
+    report (the server is still a new agent, not one counted offline)."""
+    await setup_entry(hass, config_entry)
+    assert server_model(device_registry, config_entry, 3) == "Agent has not reported yet"
+    assert await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    for _ in range(4):  # longer than a dashboard restart may take: a reported server is counted
+        fleet.advance(30)
+        await poll(hass, freezer)
+    assert hass.states.get("binary_sensor.nezha_test_dashboard_server_offline").state == "off"
+
+    fleet.set_host(3, platform="debian", platform_version="12.7")
+    fleet.bring_online(3)
+    await poll(hass, freezer)
+    assert server_model(device_registry, config_entry, 3) == "Debian 12.7"
