@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
 from nezha_simulator import NezhaSimulator
 
 from .conftest import poll, setup_entry
+from .test_generations import entry_for
+from .test_services import ALL_SCOPES, billing_note, world
+
+__all__ = ["world"]  # fixture
+
+BILLING = "sensor.new_node_billing_expiry"
 
 
 def server_model(
@@ -47,3 +54,45 @@ async def test_never_reported_server_says_so_until_its_first_report(
     fleet.bring_online(3)
     await poll(hass, freezer)
     assert server_model(device_registry, config_entry, 3) == "Debian 12.7"
+
+
+def billing_name(hass: HomeAssistant, entity_registry: er.EntityRegistry) -> tuple[str, str, str]:
+    """The billing sensor's state, its friendly name and the name its device page lists."""
+    state = hass.states.get(BILLING)
+    entry = entity_registry.async_get(BILLING)
+    assert state is not None
+    assert entry is not None
+    assert entry.original_name is not None
+    return state.state, state.attributes["friendly_name"], entry.original_name
+
+
+async def test_billing_name_says_when_it_never_expires(
+    hass: HomeAssistant,
+    world: NezhaSimulator,
+    freezer: FrozenDateTimeFactory,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Terms that never expire name the sensor "Billing: never expires" next to its unknown
+    state (from its first state on); dated terms name it "Billing expiry" again, and back. The
+    entity ID stays."""
+    await setup_entry(hass, entry_for(world, "v2", scopes=ALL_SCOPES))
+    never = (STATE_UNKNOWN, "new-node Billing: never expires", "Billing: never expires")
+    assert billing_name(hass, entity_registry) == never
+    assert hass.states.get("sensor.vps_hk_billing_expiry").attributes["friendly_name"] == (
+        "vps-hk Billing expiry"
+    )
+
+    note = world.server(3).public_note
+    world.server(3).public_note = billing_note(
+        endDate="2026-02-13T00:00:00+08:00", autoRenewal="0", cycle="Year", amount="0"
+    )
+    await poll(hass, freezer)
+    assert billing_name(hass, entity_registry) == (
+        "2026-02-12T16:00:00+00:00",
+        "new-node Billing expiry",
+        "Billing expiry",
+    )
+
+    world.server(3).public_note = note
+    await poll(hass, freezer)
+    assert billing_name(hass, entity_registry) == never

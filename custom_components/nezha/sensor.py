@@ -27,7 +27,7 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -507,9 +507,30 @@ class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
 
 
 class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
-    """The next expiry of a server's billing terms; unknown when it never expires."""
+    """The next expiry of a server's billing terms; unknown when it never expires, and then
+    named "Billing: never expires", so the reason shows next to the unknown state."""
 
     entity_description: NezhaBillingSensorEntityDescription
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Take the terms' name before the first state (the entity ID keeps the first name)."""
+        self._follow_rename()
+        await super().async_added_to_hass()
+
+    @callback
+    @override
+    def _follow_rename(self) -> None:
+        """Switch the name's translation key when the terms start or stop never expiring."""
+        super()._follow_rename()
+        billing = self.billing if self.available else None
+        if billing is None:
+            return
+        key = "billing_never_expires" if billing.never_expires else BILLING_EXPIRY.translation_key
+        if key != self.translation_key:
+            self._attr_translation_key = key
+            self.__dict__.pop("_name_translation_key", None)  # HA caches the key's path
+            self._renamed()
 
     @property
     def billing(self) -> Billing | None:
