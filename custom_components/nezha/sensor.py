@@ -7,7 +7,7 @@ beside them, since a module of rows alone would have to import this one back.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, override
@@ -395,6 +395,9 @@ BILLING_EXPIRY = NezhaBillingSensorEntityDescription(
     exists_fn=lambda server: _billing(server) is not None,
 )
 
+BILLING_NEVER_EXPIRES = replace(BILLING_EXPIRY, translation_key="billing_never_expires")
+"""The billing sensor while its terms never expire: its name says why the state is unknown."""
+
 CRON_LAST_RUN = SensorEntityDescription(
     key=CRON_ENTITY_KEYS[Platform.SENSOR],
     translation_key="cron_last_run",
@@ -526,7 +529,8 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
         billing = self.billing if self.available else None
         if billing is None:
             return
-        key = "billing_never_expires" if billing.never_expires else BILLING_EXPIRY.translation_key
+        description = BILLING_NEVER_EXPIRES if billing.never_expires else BILLING_EXPIRY
+        key = description.translation_key
         if key != self.translation_key:
             self._attr_translation_key = key
             self.__dict__.pop("_name_translation_key", None)  # HA caches the key's path

@@ -183,32 +183,54 @@ class NezhaActionsCoordinator(DataUpdateCoordinator[ActionsData]):
             raise self._action_failed(err, name) from err
         await self.async_refresh()
 
-    def _action_failed(self, err: NezhaError, name: str) -> HomeAssistantError:
+    def _action_failed(self, err: NezhaError, name: str) -> HomeAssistantError:  # noqa: PLR0911
         """The translated error of a failed action on ``name`` (a rule, monitor, task or server).
 
-        One translation key per kind of failure; none names a host, an address or a secret.
+        One return per kind of failure; none names a host, an address or a secret.
         """
+        where = {"name": name}
         if isinstance(err, NezhaAuthError):
             return auth_failed(self.config_entry.data)  # the refused read's message
-        placeholders = {"name": name}
         if isinstance(err, NezhaPermissionError) and err.scope is not None:
-            key = "action_missing_scope"
-            placeholders["scope"] = err.scope
-        elif isinstance(err, NezhaPermissionError | NezhaActionDeniedError):
-            key = "action_permission_denied"
-        elif isinstance(err, NezhaNotFoundError):
-            key = "action_not_found"
-        elif isinstance(err, NezhaAgentUpdateError):
-            key = "agent_offline" if err.offline else "agent_update_failed"
-        elif isinstance(err, NezhaConnectionError | NezhaBlockedError | NezhaRealIpHeaderError):
-            key = "action_cannot_connect"
-        else:
-            key = "action_refused"
-            placeholders["error"] = str(err)
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="action_missing_scope",
+                translation_placeholders={**where, "scope": err.scope},
+            )
+        if isinstance(err, NezhaPermissionError | NezhaActionDeniedError):
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="action_permission_denied",
+                translation_placeholders=where,
+            )
+        if isinstance(err, NezhaNotFoundError):
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="action_not_found",
+                translation_placeholders=where,
+            )
+        if isinstance(err, NezhaAgentUpdateError) and err.offline:
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="agent_offline",
+                translation_placeholders=where,
+            )
+        if isinstance(err, NezhaAgentUpdateError):
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="agent_update_failed",
+                translation_placeholders=where,
+            )
+        if isinstance(err, NezhaConnectionError | NezhaBlockedError | NezhaRealIpHeaderError):
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="action_cannot_connect",
+                translation_placeholders=where,
+            )
         return HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key=key,
-            translation_placeholders=placeholders,
+            translation_key="action_refused",
+            translation_placeholders={**where, "error": str(err)},
         )
 
     async def _async_read[T](
