@@ -8,11 +8,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.nezha.const import DOMAIN
 from nezha_simulator import NezhaSimulator
 
 from .conftest import poll, setup_entry
 from .test_generations import entry_for
+from .test_init import server_device
 from .test_services import ALL_SCOPES, billing_note, world
 
 __all__ = ["world"]  # fixture
@@ -24,9 +24,7 @@ def server_model(
     device_registry: dr.DeviceRegistry, entry: MockConfigEntry, server_id: int
 ) -> str | None:
     """The model the device page of one server shows."""
-    device = device_registry.async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{server_id}"), entry.entry_id
-    )
+    device = server_device(device_registry, entry, server_id)
     assert device is not None
     return device.model
 
