@@ -79,7 +79,7 @@ async def test_devices(
     assert gpu_box.configuration_url == fleet.url
     never_seen = server_device(device_registry, config_entry, 3)
     assert never_seen is not None
-    assert (never_seen.model, never_seen.sw_version) == (None, None)
+    assert (never_seen.model, never_seen.sw_version) == ("Agent has not reported yet", None)
     assert len(dr.async_entries_for_config_entry(device_registry, config_entry.entry_id)) == 4
 
 

@@ -275,6 +275,7 @@ def entity_descriptions() -> dict[str, list[EntityDescription]]:
             *sensor.CYCLE_SENSORS,
             *sensor.SERVICE_SENSORS,
             sensor.BILLING_EXPIRY,
+            sensor.BILLING_NEVER_EXPIRES,
             sensor.CRON_LAST_RUN,
         ],
         "binary_sensor": [

@@ -41,15 +41,10 @@ async def async_setup_entry(
     async_track_action_entities(
         entry,
         lambda data: data.tasks,  # those a run by hand reaches
-        lambda coordinator, task_id, task: [
-            NezhaCronTaskButton(
-                coordinator,
-                task_id,
-                cron_unique_id(coordinator.config_entry.entry_id, task_id, CRON_TASK.key),
-                {"task": task.name},
-            )
-        ],
+        NezhaCronTaskButton,
         async_add_entities,
+        unique_id=cron_unique_id,
+        placeholder="task",
     )
 
 

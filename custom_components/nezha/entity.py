@@ -113,6 +113,11 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         ):
             return
         self._attr_translation_placeholders = placeholders
+        self._renamed()
+
+    @callback
+    def _renamed(self) -> None:
+        """Show and register the name anew (its placeholders or translation key changed)."""
         # Home Assistant caches the name: setting and dropping _attr_name makes it read anew.
         self._attr_name = None
         del self._attr_name

@@ -20,12 +20,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import Monitor, Server, ServiceStats, TrafficCycle
 from .coordinator import (
     ActionsData,
-    NezhaActionsCoordinator,
     NezhaServerCoordinator,
     NezhaServicesCoordinator,
 )
 from .data import NezhaConfigEntry
 from .entity import (
+    NezhaActionEntity,
     NezhaCycleEntityDescription,
     NezhaEntity,
     NezhaMonitorEntity,
@@ -261,17 +261,23 @@ def async_track_service_entities[DescriptionT: EntityDescription](
 def async_track_action_entities(
     entry: NezhaConfigEntry,
     items: Callable[[ActionsData], Mapping[int, Any] | None],
-    factory: Callable[[NezhaActionsCoordinator, int, Any], Iterable[Entity]],
+    entity_class: type[NezhaActionEntity],
     async_add_entities: AddConfigEntryEntitiesCallback,
+    *,
+    unique_id: Callable[[str, int, str], str],
+    placeholder: str,
 ) -> None:
-    """Add the entities of each object of a kind, now and as objects appear.
+    """Add an entity of ``entity_class`` per object of a kind, now and as objects appear.
 
-    Objects that leave a read are forgotten here (their entities were removed from the
-    registry by the coordinator), so one that comes back gets its entities anew.
+    Its unique id is ``unique_id(entry id, object id, its description's key)``; its name holds
+    the object's name in the translation placeholder ``placeholder``. Objects that leave a read
+    are forgotten here (their entities were removed from the registry by the coordinator), so
+    one that comes back gets its entity anew.
     """
     coordinator = entry.runtime_data.actions
     if coordinator is None:
         return  # the option is off, or 0.x
+    key = entity_class.entity_description.key
     added: set[int] = set()
 
     @callback
@@ -283,7 +289,14 @@ def async_track_action_entities(
         for item_id, item in current.items():
             if item_id not in added:
                 added.add(item_id)
-                new_entities.extend(factory(coordinator, item_id, item))
+                new_entities.append(
+                    entity_class(
+                        coordinator,
+                        item_id,
+                        unique_id(entry.entry_id, item_id, key),
+                        {placeholder: item.name},
+                    )
+                )
         if new_entities:
             async_add_entities(new_entities)
 

@@ -97,11 +97,16 @@ def server_id_from_identifier(entry_id: str, identifier: tuple[str, str]) -> int
     return int(server_id) if server_id.isdecimal() else None
 
 
-def server_model(server: Server) -> str | None:
+NOT_REPORTED_MODEL = "Agent has not reported yet"
+"""The model of a server whose agent never reported its host (the real one replaces it at the
+first report); without a model the device page shows an unexplained "<unknown>"."""
+
+
+def server_model(server: Server) -> str:
     """Platform with a capital first letter and its version, e.g. "Debian 12.7"."""
     platform = server.host.platform
     if not platform:
-        return None
+        return NOT_REPORTED_MODEL
     name = platform[:1].upper() + platform[1:]
     version = server.host.platform_version
     return f"{name} {version}" if version else name
@@ -160,7 +165,7 @@ def async_reported_server_ids(hass: HomeAssistant, entry_id: str) -> set[int]:
     return {
         server_id
         for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
-        if device.model or device.sw_version
+        if (device.model and device.model != NOT_REPORTED_MODEL) or device.sw_version
         for identifier in device.identifiers
         if (server_id := server_id_from_identifier(entry_id, identifier)) is not None
     }

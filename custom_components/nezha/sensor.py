@@ -7,7 +7,7 @@ beside them, since a module of rows alone would have to import this one back.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, override
@@ -27,7 +27,7 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -395,6 +395,9 @@ BILLING_EXPIRY = NezhaBillingSensorEntityDescription(
     exists_fn=lambda server: _billing(server) is not None,
 )
 
+BILLING_NEVER_EXPIRES = replace(BILLING_EXPIRY, translation_key="billing_never_expires")
+"""The billing sensor while its terms never expire: its name says why the state is unknown."""
+
 CRON_LAST_RUN = SensorEntityDescription(
     key=CRON_ENTITY_KEYS[Platform.SENSOR],
     translation_key="cron_last_run",
@@ -422,15 +425,10 @@ async def async_setup_entry(
     async_track_action_entities(  # actions: each cron task's last run
         entry,
         lambda data: data.tasks,
-        lambda coordinator, task_id, task: [
-            NezhaCronLastRunSensor(
-                coordinator,
-                task_id,
-                cron_unique_id(coordinator.config_entry.entry_id, task_id, CRON_LAST_RUN.key),
-                {"task": task.name},
-            )
-        ],
+        NezhaCronLastRunSensor,
         async_add_entities,
+        unique_id=cron_unique_id,
+        placeholder="task",
     )
 
 
@@ -512,9 +510,31 @@ class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
 
 
 class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
-    """The next expiry of a server's billing terms; unknown when it never expires."""
+    """The next expiry of a server's billing terms; unknown when it never expires, and then
+    named "Billing: never expires", so the reason shows next to the unknown state."""
 
     entity_description: NezhaBillingSensorEntityDescription
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Take the terms' name before the first state (the entity ID keeps the first name)."""
+        self._follow_rename()
+        await super().async_added_to_hass()
+
+    @callback
+    @override
+    def _follow_rename(self) -> None:
+        """Switch the name's translation key when the terms start or stop never expiring."""
+        super()._follow_rename()
+        billing = self.billing if self.available else None
+        if billing is None:
+            return
+        description = BILLING_NEVER_EXPIRES if billing.never_expires else BILLING_EXPIRY
+        key = description.translation_key
+        if key != self.translation_key:
+            self._attr_translation_key = key
+            self.__dict__.pop("_name_translation_key", None)  # HA caches the key's path
+            self._renamed()
 
     @property
     def billing(self) -> Billing | None:

@@ -42,30 +42,18 @@ async def async_setup_entry(
     async_track_action_entities(
         entry,
         lambda data: data.rules,
-        lambda coordinator, rule_id, rule: [
-            NezhaAlertRuleSwitch(
-                coordinator,
-                rule_id,
-                alert_rule_unique_id(coordinator.config_entry.entry_id, rule_id, ALERT_RULE.key),
-                {"rule": rule.name},
-            )
-        ],
+        NezhaAlertRuleSwitch,
         async_add_entities,
+        unique_id=alert_rule_unique_id,
+        placeholder="rule",
     )
     async_track_action_entities(
         entry,
         lambda data: data.monitors,
-        lambda coordinator, monitor_id, monitor: [
-            NezhaMonitorNotifySwitch(
-                coordinator,
-                monitor_id,
-                service_unique_id(
-                    coordinator.config_entry.entry_id, monitor_id, SERVICE_NOTIFY.key
-                ),
-                {"monitor": monitor.name},
-            )
-        ],
+        NezhaMonitorNotifySwitch,
         async_add_entities,
+        unique_id=service_unique_id,
+        placeholder="monitor",
     )
 
 
