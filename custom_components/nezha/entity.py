@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, override
 
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.components.sensor import SensorEntity
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import EntityDescription
@@ -83,9 +85,26 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
 
     _attr_has_entity_name = True
     _written: tuple[object, ...] | None = None
+    _writing: tuple[object, ...] | None = None
+    """What ``_handle_coordinator_update`` found shown, for the write it starts (not read twice)."""
+    _value_attr = "state"
+    """The property holding what the integration decides the state from (see ``_shown``)."""
     on_add_failed: Callable[[], None] | None = None
     """Set by the tracker that created the entity: told when adding it failed, so it can retry."""
     _cancel_time_change: CALLBACK_TYPE | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Decide "changed" on the platform's own value, not on Home Assistant's rendering of it.
+
+        ``SensorEntity.state`` converts units and validates on each read: reading it to decide
+        whether to write, then again to write, tripled its cost. The native value (or ``is_on``)
+        determines it, save for the unit options, whose change Home Assistant writes itself.
+        """
+        super().__init_subclass__(**kwargs)
+        if issubclass(cls, SensorEntity):
+            cls._value_attr = "native_value"
+        elif issubclass(cls, BinarySensorEntity):
+            cls._value_attr = "is_on"
 
     def next_change(self) -> datetime | None:
         """When what the entity shows next changes with time alone (``None``: never)."""
@@ -153,16 +172,16 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
             raise
 
     def _shown(self) -> tuple[object, ...]:
-        """What a state write would show: availability, then state and attributes."""
+        """What a state write would show: availability, then the value and attributes."""
         if not self.available:
             return (False,)
-        return (True, self.state, self.extra_state_attributes)
+        return (True, getattr(self, self._value_attr), self.extra_state_attributes)
 
     @callback
     @override
     def _async_write_ha_state(self) -> None:
         """Write the state, remembering what was written (HA's own writes included)."""
-        self._written = self._shown()
+        self._written = self._writing or self._shown()
         super()._async_write_ha_state()
         self._schedule_next_change()
 
@@ -171,8 +190,13 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     def _handle_coordinator_update(self) -> None:
         """Write only when something the state shows (the name included) changed."""
         self._follow_rename()
-        if self._shown() != self._written:
-            self.async_write_ha_state()
+        shown = self._shown()
+        if shown != self._written:
+            self._writing = shown
+            try:
+                self.async_write_ha_state()
+            finally:
+                self._writing = None
 
 
 class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
@@ -255,10 +279,10 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
 
     @override
     async def async_added_to_hass(self) -> None:
-        """Also follow the server poll of this server: it decides whether the server is online."""
+        """Also hear when the server poll changes whether this server is online (availability)."""
         await super().async_added_to_hass()
         self.async_on_remove(
-            self.coordinator.server_coordinator.async_add_listener(
+            self.coordinator.server_coordinator.async_add_online_listener(
                 self._handle_coordinator_update, self.server_id
             )
         )
