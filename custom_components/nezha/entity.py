@@ -23,7 +23,12 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpda
 from homeassistant.util import dt as dt_util
 
 from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, TrafficCycle
-from .coordinator import NezhaMonitorCoordinator, NezhaServerCoordinator, NezhaServicesCoordinator
+from .coordinator import (
+    NezhaMonitorCoordinator,
+    NezhaServerCoordinator,
+    NezhaServicesCoordinator,
+    ServerContext,
+)
 from .data import NezhaConfigEntry
 from .registry import (
     cycle_unique_id,
@@ -65,6 +70,9 @@ class NezhaServerEntityDescription(EntityDescription):
     """Whether the server has this entity; once true, it is kept (a GPU, temperatures)."""
     requires_online: bool = True
     """Metrics of an offline or never-seen server are stale or zeros, so they are unavailable."""
+    reads: frozenset[str] | None = None
+    """The fields of ``Server`` the entity's state and attributes are computed from: it is
+    called back only when one of them (or the server's online state) changed. ``None``: any."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,7 +219,7 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
         description: NezhaServerEntityDescription,
     ) -> None:
         """Attach the entity to the server's device; it hears of the polls that change it."""
-        super().__init__(coordinator, context=server.id)
+        super().__init__(coordinator, context=ServerContext(server.id, description.reads))
         entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
@@ -282,8 +290,8 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
         """Also hear when the server poll changes whether this server is online (availability)."""
         await super().async_added_to_hass()
         self.async_on_remove(
-            self.coordinator.server_coordinator.async_add_online_listener(
-                self._handle_coordinator_update, self.server_id
+            self.coordinator.server_coordinator.async_add_listener(
+                self._handle_coordinator_update, ServerContext(self.server_id, frozenset())
             )
         )
 

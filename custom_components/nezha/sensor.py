@@ -84,6 +84,10 @@ def _percent(used: int | None, total: int | None) -> float | None:
     return used / total * 100
 
 
+METRIC_READS = frozenset({"status", "host"})
+"""A metric is read from the agent's report, some against the host's totals (memory, disk)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class NezhaServerSensorEntityDescription(NezhaServerEntityDescription, SensorEntityDescription):
     """A server sensor and where its value comes from."""
@@ -104,6 +108,7 @@ def _bytes(
         suggested_unit_of_measurement=UnitOfInformation.GIBIBYTES,
         suggested_display_precision=2,
         entity_registry_enabled_default=enabled,
+        reads=METRIC_READS,
         value_fn=value_fn,
     )
 
@@ -119,6 +124,7 @@ def _share(
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
         entity_registry_enabled_default=enabled,
+        reads=METRIC_READS,
         value_fn=value_fn,
     )
 
@@ -133,6 +139,7 @@ def _rate(key: str, value_fn: Callable[[Server], int | None]) -> NezhaServerSens
         native_unit_of_measurement=UnitOfDataRate.BYTES_PER_SECOND,
         suggested_unit_of_measurement=UnitOfDataRate.MEGABITS_PER_SECOND,
         suggested_display_precision=2,
+        reads=METRIC_READS,
         value_fn=value_fn,
     )
 
@@ -147,6 +154,7 @@ def _plain(
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=precision,
         entity_registry_enabled_default=enabled,
+        reads=METRIC_READS,
         value_fn=value_fn,
     )
 
@@ -174,6 +182,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         translation_key="boot_time",
         # The moment of the last boot: HA suppresses the small drift between reports.
         device_class=SensorDeviceClass.UPTIME,
+        reads=frozenset({"host"}),
         value_fn=lambda s: s.host.boot_time,
     ),
     NezhaServerSensorEntityDescription(
@@ -183,6 +192,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         requires_online=False,
+        reads=frozenset({"last_active"}),
         value_fn=lambda s: s.last_active,
     ),
     NezhaServerSensorEntityDescription(
@@ -192,6 +202,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=1,
         exists_fn=lambda s: bool(s.status.temperatures),
+        reads=frozenset({"status"}),
         value_fn=lambda s: max((t.celsius for t in s.status.temperatures), default=None),
     ),
     NezhaServerSensorEntityDescription(
@@ -201,6 +212,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
         exists_fn=lambda s: _gpu_count(s) > 0,
+        reads=frozenset({"status"}),
         value_fn=lambda s: _mean(s.status.gpu_usage),
     ),
     # A server with several GPUs also gets one sensor per GPU (gpu_usage is their average).
@@ -213,6 +225,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
             native_unit_of_measurement=PERCENTAGE,
             suggested_display_precision=1,
             exists_fn=partial(_has_gpu, number),
+            reads=frozenset({"status"}),
             value_fn=partial(_gpu_usage, number),
         )
         for number in range(1, MAX_GPUS + 1)
@@ -223,6 +236,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         requires_online=False,
+        reads=frozenset({"ipv4"}),
         value_fn=lambda s: s.ipv4,
     ),
     NezhaServerSensorEntityDescription(
@@ -231,6 +245,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         requires_online=False,
+        reads=frozenset({"ipv6"}),
         value_fn=lambda s: s.ipv6,
     ),
 )
@@ -386,6 +401,7 @@ BILLING_EXPIRY = NezhaBillingSensorEntityDescription(
     translation_key="billing_expiry",
     device_class=SensorDeviceClass.TIMESTAMP,
     requires_online=False,  # the note is the dashboard's, not the agent's
+    reads=frozenset({"public_note"}),  # and the time, which ``next_change`` follows
     exists_fn=lambda server: _billing(server) is not None,
 )
 

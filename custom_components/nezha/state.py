@@ -325,7 +325,7 @@ def apply_frame(
         states.add(server_id, verdict)
         if _news(data, server_id, verdict):
             compared[server_id] = now
-            updated[server_id] = _framed(data, frame, listed, server_id, verdict, streamed)
+            updated[server_id] = _framed(data, frame, listed, server_id, verdict, streamed=streamed)
             tell.add(server_id)
             continue
         last = compared.get(server_id)
@@ -336,7 +336,7 @@ def apply_frame(
         del due[budget:]
     for _last, server_id, verdict in due:
         compared[server_id] = now
-        server = _framed(data, frame, listed, server_id, verdict, None)
+        server = _framed(data, frame, listed, server_id, verdict, streamed=None)
         if server != data.servers.get(server_id):
             updated[server_id] = server
             tell.add(server_id)
@@ -358,6 +358,7 @@ def _framed(
     listed: Mapping[int, Server],
     server_id: int,
     verdict: _Verdict,
+    *,
     streamed: Server | None,
 ) -> Server:
     """A server as a frame shows it, with what frames lack taken from what is held."""

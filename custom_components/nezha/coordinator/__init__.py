@@ -5,7 +5,13 @@ lines a single ``coordinator.py`` would keep readable. None imports an entity or
 runtime data (``data.py``): they take a plain config entry and what they need.
 """
 
-from .base import ServerDispatchCoordinator, client_for_entry, entry_group, update_failed
+from .base import (
+    ServerContext,
+    ServerDispatchCoordinator,
+    client_for_entry,
+    entry_group,
+    update_failed,
+)
 from .monitors import NezhaMonitorCoordinator
 from .servers import NezhaServerCoordinator
 from .services import NezhaServicesCoordinator
@@ -14,6 +20,7 @@ __all__ = [
     "NezhaMonitorCoordinator",
     "NezhaServerCoordinator",
     "NezhaServicesCoordinator",
+    "ServerContext",
     "ServerDispatchCoordinator",
     "client_for_entry",
     "entry_group",

@@ -1,13 +1,12 @@
 """The coordinator of the dashboard's server list (and of the live stream's frames, see live.py)."""
 
-from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 import logging
 from typing import override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import UpdateFailed
@@ -54,6 +53,8 @@ from .base import ServerDispatchCoordinator, entry_group, update_failed
 
 _LOGGER = logging.getLogger(__name__)
 
+SERVER_FIELDS = tuple(field.name for field in fields(Server))
+
 
 class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
     """Polls the server list: every server in scope with its live status, in one request.
@@ -96,9 +97,9 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """Whether the last list read succeeded (frames may make entities available before)."""
         self._last_frame_at: datetime | None = None
         """When (HA's clock) the last frame was applied: a failed list read soon after it is held."""
-        self._online_listeners: dict[int, dict[int, CALLBACK_TYPE]] = {}
-        self._online_told: frozenset[int] | None = None
-        """The servers online at the last notification (``None``: tell every online listener)."""
+        self._notified: ServersData | None = None
+        """The data the entities were last told of (what ``_fields_changed`` compares with)."""
+        self._told_data: ServersData | None = None
 
     @override
     async def _async_setup(self) -> None:
@@ -312,50 +313,27 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             self.async_update_listeners()
 
     @callback
-    def async_add_online_listener(
-        self, update_callback: CALLBACK_TYPE, server_id: int
-    ) -> Callable[[], None]:
-        """Call ``update_callback`` when the server's online state changes (or on any outage).
-
-        A ping monitor's entities follow only that of their server's data: hearing of every
-        metric change of the server woke four entities per server that wrote nothing.
-        """
-        bucket = self._online_listeners.setdefault(server_id, {})
-        key = next(self._listener_ids)
-        bucket[key] = update_callback
-
-        @callback
-        def remove_listener() -> None:
-            bucket.pop(key, None)
-            if not bucket and self._online_listeners.get(server_id) is bucket:
-                del self._online_listeners[server_id]
-
-        return remove_listener
-
-    @callback
     @override
     def async_update_listeners(self) -> None:
-        """Also call the online listeners of the servers whose online state changed."""
+        """Tell the listeners, comparing with the data of the last notification."""
+        self._told_data, self._notified = self._notified, self.data
         super().async_update_listeners()
-        told, online = self._online_told, None
-        if self.changed_servers is not None and self.data is not None:
-            online = self.data.online
-        self._online_told = online
-        if online is None or told is None:
-            buckets = list(self._online_listeners.values())
-        else:
-            buckets = [
-                bucket
-                for server_id in online ^ told
-                if (bucket := self._online_listeners.get(server_id))
-            ]
-        for update_callback in [cb for bucket in buckets for cb in bucket.values()]:
-            try:
-                update_callback()
-            except Exception:
-                self.logger.exception(
-                    "Unexpected error updating listener %s for %s", id(update_callback), self.name
-                )
+
+    @override
+    def _fields_changed(self, server_id: int) -> frozenset[str] | None:
+        """The top-level fields of the server that changed since the last notification.
+
+        ``None`` when its state changed: listed or not, online or not (so its availability).
+        """
+        before, now = self._told_data, self.data
+        if before is None or now is None:
+            return None
+        old, new = before.servers.get(server_id), now.servers.get(server_id)
+        if old is None or new is None or before.is_online(server_id) != now.is_online(server_id):
+            return None
+        if old is new:
+            return frozenset()
+        return frozenset(name for name in SERVER_FIELDS if getattr(old, name) != getattr(new, name))
 
     @callback
     def _async_raise_empty_issue(self) -> None:
