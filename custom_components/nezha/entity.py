@@ -71,8 +71,9 @@ class NezhaServerEntityDescription(EntityDescription):
     requires_online: bool = True
     """Metrics of an offline or never-seen server are stale or zeros, so they are unavailable."""
     reads: frozenset[str] | None = None
-    """The fields of ``Server`` the entity's state and attributes are computed from: it is
-    called back only when one of them (or the server's online state) changed. ``None``: any."""
+    """The fields of ``Server`` the entity's state and attributes are computed from, those of
+    ``host`` and ``status`` by name (``status.cpu``, see ``state.server_changes``): it is called
+    back only when one of them (or the server's online state) changed. ``None``: any."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,10 +21,20 @@ already applied (a slow list, a manual update) only brings what frames lack.
 """
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
-from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, StreamFrame, TrafficCycle
+from .api import (
+    CycleUsage,
+    Host,
+    Monitor,
+    MonitorPoint,
+    Server,
+    ServiceStats,
+    Status,
+    StreamFrame,
+    TrafficCycle,
+)
 from .const import MONITOR_POINT_MAX_AGE, STALE_AFTER_POLLS
 
 
@@ -44,6 +54,27 @@ def track_presence[IdT](
         else:
             absent[missing_id] = count
     return absent, gone
+
+
+_SERVER_FIELDS = tuple(field.name for field in fields(Server))
+_PARTS = {"host": fields(Host), "status": fields(Status)}
+
+
+def server_changes(old: Server, new: Server) -> frozenset[str]:
+    """The fields of ``Server`` that differ, and of ``host`` and ``status`` each field that does
+    (``status.cpu``): what an entity names in its ``reads`` to hear only of its own changes."""
+    if old is new:
+        return frozenset()
+    changed: set[str] = set()
+    for name in _SERVER_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before == after:
+            continue
+        changed.add(name)
+        for part in _PARTS.get(name, ()):
+            if getattr(before, part.name) != getattr(after, part.name):
+                changed.add(f"{name}.{part.name}")
+    return frozenset(changed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The coordinator of the dashboard's server list (and of the live stream's frames, see live.py)."""
 
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 import logging
 from typing import override
@@ -48,12 +48,17 @@ from ..repair_issues import (
     async_raise_issue,
     async_withdraw_issues,
 )
-from ..state import ServersData, apply_frame, apply_list, compare_budget, track_presence
+from ..state import (
+    ServersData,
+    apply_frame,
+    apply_list,
+    compare_budget,
+    server_changes,
+    track_presence,
+)
 from .base import ServerDispatchCoordinator, entry_group, update_failed
 
 _LOGGER = logging.getLogger(__name__)
-
-SERVER_FIELDS = tuple(field.name for field in fields(Server))
 
 
 class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
@@ -321,7 +326,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
 
     @override
     def _fields_changed(self, server_id: int) -> frozenset[str] | None:
-        """The top-level fields of the server that changed since the last notification.
+        """The fields of the server that changed since the last notification (``server_changes``).
 
         ``None`` when its state changed: listed or not, online or not (so its availability).
         """
@@ -331,9 +336,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         old, new = before.servers.get(server_id), now.servers.get(server_id)
         if old is None or new is None or before.is_online(server_id) != now.is_online(server_id):
             return None
-        if old is new:
-            return frozenset()
-        return frozenset(name for name in SERVER_FIELDS if getattr(old, name) != getattr(new, name))
+        return server_changes(old, new)
 
     @callback
     def _async_raise_empty_issue(self) -> None:
