@@ -157,6 +157,8 @@ async def test_a_window_s_comparisons_are_spread(
             freezer.tick(2)
             cpu_writes.append([])
             await frame(hass, entry, simulator)
+            # The polls the ticks start answer before the next tick (no request times out).
+            await hass.async_block_till_done(wait_background_tasks=True)
 
     await frames(1, 10.0)  # a connection's first frame is compared whole
     assert len(cpu_writes[0]) == 90
