@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, override
 
-from homeassistant.components.binary_sensor import BinarySensorEntity
-from homeassistant.components.sensor import SensorEntity
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import EntityDescription
@@ -110,10 +108,10 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         determines it, save for the unit options, whose change Home Assistant writes itself.
         """
         super().__init_subclass__(**kwargs)
-        if issubclass(cls, SensorEntity):
-            cls._value_attr = "native_value"
-        elif issubclass(cls, BinarySensorEntity):
-            cls._value_attr = "is_on"
+        for name in ("native_value", "is_on"):  # a sensor's (or number's), a binary sensor's
+            if hasattr(cls, name):
+                cls._value_attr = name
+                break
 
     def next_change(self) -> datetime | None:
         """When what the entity shows next changes with time alone (``None``: never)."""
