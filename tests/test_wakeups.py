@@ -169,6 +169,31 @@ async def test_a_window_s_comparisons_are_spread(
         written = [entity_id for frame_writes in window for entity_id in frame_writes]
         assert len(written) == len(set(written)) == 90  # each server once per window
 
+    servers_of(entry).async_set_live(False)  # the stream drops and comes back
+    servers_of(entry).async_set_live(True)
+    await frames(1, 40.0)
+    assert len(cpu_writes[-1]) == 90  # a new connection's first frame is compared whole
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_boot_time_drifting_within_the_tolerance_writes_nothing(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    writes: list[str],
+) -> None:
+    """A boot time that moves by a second (computed from the uptime) is no change for Home
+    Assistant, which keeps an uptime within its drift tolerance: nothing is written."""
+    await setup_entry(hass, config_entry)
+    boot = fleet.server(1).host.boot_time
+    writes.clear()
+
+    fleet.set_host(1, boot_time=boot + 1)
+    await poll(hass, freezer)
+
+    assert writes == []
+
 
 async def test_a_list_read_keeps_the_servers_that_did_not_change(
     hass: HomeAssistant,

@@ -222,6 +222,10 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
         entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
+        if getattr(description, "device_class", None) == "uptime":
+            # Home Assistant keeps an uptime within its drift tolerance as it was (a state that
+            # remembers): only its rendered state tells whether a new value shows.
+            self._value_attr = "state"
         self._attr_unique_id = server_unique_id(entry.entry_id, server.id, description.key)
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id

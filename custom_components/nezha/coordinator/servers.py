@@ -102,6 +102,8 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """Whether the last list read succeeded (frames may make entities available before)."""
         self._last_frame_at: datetime | None = None
         """When (HA's clock) the last frame was applied: a failed list read soon after it is held."""
+        self._connection_frame_at: datetime | None = None
+        """When this connection's last frame was applied (``None``: none yet, compared whole)."""
         self._notified: ServersData | None = None
         """The data the entities were last told of (what ``_fields_changed`` compares with)."""
         self._told_data: ServersData | None = None
@@ -274,6 +276,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         # A new connection's first frame is compared whole: what happened while it was down
         # (an agent back after a dashboard restart) is written at once, not a window later.
         self._told.clear()
+        self._connection_frame_at = None  # no cap on comparisons (``compare_budget``) for it
         if self._list_ok:
             # Replace the poll already scheduled: its changes would be told outside the window.
             self.update_interval = SERVER_LIST_REFRESH
@@ -294,8 +297,8 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             return  # refused now (HA keeps ``last_exception`` after a recovery: not then)
         revived = not self.last_update_success
         now = dt_util.utcnow()
-        gap = None if self._last_frame_at is None else now - self._last_frame_at
-        self._last_frame_at = now
+        gap = None if self._connection_frame_at is None else now - self._connection_frame_at
+        self._last_frame_at = self._connection_frame_at = now
         self.data, tell = apply_frame(
             data,
             frame,
