@@ -42,6 +42,7 @@ ONLINE = NezhaServerBinarySensorEntityDescription(
     translation_key="online",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     requires_online=False,
+    reads=frozenset(),  # the online state alone, which every server entity hears of
 )
 
 SERVERS_OFFLINE = BinarySensorEntityDescription(

@@ -29,6 +29,7 @@ from .coordinator import (
     NezhaMonitorCoordinator,
     NezhaServerCoordinator,
     NezhaServicesCoordinator,
+    ServerContext,
 )
 from .data import NezhaConfigEntry
 from .registry import (
@@ -71,6 +72,10 @@ class NezhaServerEntityDescription(EntityDescription):
     """Whether the server has this entity; once true, it is kept (a GPU, temperatures)."""
     requires_online: bool = True
     """Metrics of an offline or never-seen server are stale or zeros, so they are unavailable."""
+    reads: frozenset[str] | None = None
+    """The fields of ``Server`` the entity's state and attributes are computed from, those of
+    ``host`` and ``status`` by name (``status.cpu``, see ``state.server_changes``): it is called
+    back only when one of them (or the server's online state) changed. ``None``: any."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,9 +96,26 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
 
     _attr_has_entity_name = True
     _written: tuple[object, ...] | None = None
+    _writing: tuple[object, ...] | None = None
+    """What ``_handle_coordinator_update`` found shown, for the write it starts (not read twice)."""
+    _value_attr = "state"
+    """The property holding what the integration decides the state from (see ``_shown``)."""
     on_add_failed: Callable[[], None] | None = None
     """Set by the tracker that created the entity: told when adding it failed, so it can retry."""
     _cancel_time_change: CALLBACK_TYPE | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Decide "changed" on the platform's own value, not on Home Assistant's rendering of it.
+
+        ``SensorEntity.state`` converts units and validates on each read: reading it to decide
+        whether to write, then again to write, tripled its cost. The native value (or ``is_on``)
+        determines it, save for the unit options, whose change Home Assistant writes itself.
+        """
+        super().__init_subclass__(**kwargs)
+        for name in ("native_value", "is_on"):  # a sensor's (or number's), a binary sensor's
+            if hasattr(cls, name):
+                cls._value_attr = name
+                break
 
     def next_change(self) -> datetime | None:
         """When what the entity shows next changes with time alone (``None``: never)."""
@@ -166,16 +188,16 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
             raise
 
     def _shown(self) -> tuple[object, ...]:
-        """What a state write would show: availability, then state and attributes."""
+        """What a state write would show: availability, then the value and attributes."""
         if not self.available:
             return (False,)
-        return (True, self.state, self.extra_state_attributes)
+        return (True, getattr(self, self._value_attr), self.extra_state_attributes)
 
     @callback
     @override
     def _async_write_ha_state(self) -> None:
         """Write the state, remembering what was written (HA's own writes included)."""
-        self._written = self._shown()
+        self._written = self._writing or self._shown()
         super()._async_write_ha_state()
         self._schedule_next_change()
 
@@ -184,8 +206,13 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     def _handle_coordinator_update(self) -> None:
         """Write only when something the state shows (the name included) changed."""
         self._follow_rename()
-        if self._shown() != self._written:
-            self.async_write_ha_state()
+        shown = self._shown()
+        if shown != self._written:
+            self._writing = shown
+            try:
+                self.async_write_ha_state()
+            finally:
+                self._writing = None
 
 
 class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
@@ -200,10 +227,14 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
         description: NezhaServerEntityDescription,
     ) -> None:
         """Attach the entity to the server's device; it hears of the polls that change it."""
-        super().__init__(coordinator, context=server.id)
+        super().__init__(coordinator, context=ServerContext(server.id, description.reads))
         entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
+        if getattr(description, "device_class", None) == "uptime":
+            # Home Assistant keeps an uptime within its drift tolerance as it was (a state that
+            # remembers): only its rendered state tells whether a new value shows.
+            self._value_attr = "state"
         self._attr_unique_id = server_unique_id(entry.entry_id, server.id, description.key)
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
@@ -268,11 +299,11 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
 
     @override
     async def async_added_to_hass(self) -> None:
-        """Also follow the server poll of this server: it decides whether the server is online."""
+        """Also hear when the server poll changes whether this server is online (availability)."""
         await super().async_added_to_hass()
         self.async_on_remove(
             self.coordinator.server_coordinator.async_add_listener(
-                self._handle_coordinator_update, self.server_id
+                self._handle_coordinator_update, ServerContext(self.server_id, frozenset())
             )
         )
 

@@ -6,7 +6,7 @@ Every sensor class and description class lives here (core's class-module rule); 
 beside them, since a module of rows alone would have to import this one back.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -98,7 +98,12 @@ class NezhaServerSensorEntityDescription(NezhaServerEntityDescription, SensorEnt
 
 
 def _bytes(
-    key: str, value_fn: Callable[[Server], int | None], *, enabled: bool = True, total: bool = False
+    key: str,
+    value_fn: Callable[[Server], int | None],
+    reads: Iterable[str],
+    *,
+    enabled: bool = True,
+    total: bool = False,
 ) -> NezhaServerSensorEntityDescription:
     """A byte count shown in GiB."""
     return NezhaServerSensorEntityDescription(
@@ -110,12 +115,17 @@ def _bytes(
         suggested_unit_of_measurement=UnitOfInformation.GIBIBYTES,
         suggested_display_precision=2,
         entity_registry_enabled_default=enabled,
+        reads=frozenset(reads),
         value_fn=value_fn,
     )
 
 
 def _share(
-    key: str, value_fn: Callable[[Server], float | None], *, enabled: bool = True
+    key: str,
+    value_fn: Callable[[Server], float | None],
+    reads: Iterable[str],
+    *,
+    enabled: bool = True,
 ) -> NezhaServerSensorEntityDescription:
     """A percentage."""
     return NezhaServerSensorEntityDescription(
@@ -125,11 +135,14 @@ def _share(
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
         entity_registry_enabled_default=enabled,
+        reads=frozenset(reads),
         value_fn=value_fn,
     )
 
 
-def _rate(key: str, value_fn: Callable[[Server], int | None]) -> NezhaServerSensorEntityDescription:
+def _rate(
+    key: str, value_fn: Callable[[Server], int | None], reads: Iterable[str]
+) -> NezhaServerSensorEntityDescription:
     """A network speed in bytes per second, shown in Mbit/s."""
     return NezhaServerSensorEntityDescription(
         key=key,
@@ -139,12 +152,18 @@ def _rate(key: str, value_fn: Callable[[Server], int | None]) -> NezhaServerSens
         native_unit_of_measurement=UnitOfDataRate.BYTES_PER_SECOND,
         suggested_unit_of_measurement=UnitOfDataRate.MEGABITS_PER_SECOND,
         suggested_display_precision=2,
+        reads=frozenset(reads),
         value_fn=value_fn,
     )
 
 
 def _plain(
-    key: str, value_fn: Callable[[Server], float | int | None], *, enabled: bool, precision: int
+    key: str,
+    value_fn: Callable[[Server], float | int | None],
+    reads: Iterable[str],
+    *,
+    enabled: bool,
+    precision: int,
 ) -> NezhaServerSensorEntityDescription:
     """A unitless measurement (load average, connection and process counts)."""
     return NezhaServerSensorEntityDescription(
@@ -153,33 +172,72 @@ def _plain(
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=precision,
         entity_registry_enabled_default=enabled,
+        reads=frozenset(reads),
         value_fn=value_fn,
     )
 
 
 SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
-    _share("cpu_usage", lambda s: s.status.cpu),
-    _bytes("memory_used", lambda s: s.status.mem_used),
-    _share("memory_usage", lambda s: _percent(s.status.mem_used, s.host.mem_total)),
-    _bytes("swap_used", lambda s: s.status.swap_used, enabled=False),
-    _share("swap_usage", lambda s: _percent(s.status.swap_used, s.host.swap_total), enabled=False),
-    _bytes("disk_used", lambda s: s.status.disk_used),
-    _share("disk_usage", lambda s: _percent(s.status.disk_used, s.host.disk_total)),
-    _rate("network_in_speed", lambda s: s.status.net_in_speed),
-    _rate("network_out_speed", lambda s: s.status.net_out_speed),
-    _bytes("network_in_total", lambda s: s.status.net_in_transfer, total=True),
-    _bytes("network_out_total", lambda s: s.status.net_out_transfer, total=True),
-    _plain("load_1", lambda s: s.status.load_1, enabled=True, precision=2),
-    _plain("load_5", lambda s: s.status.load_5, enabled=False, precision=2),
-    _plain("load_15", lambda s: s.status.load_15, enabled=False, precision=2),
-    _plain("tcp_connections", lambda s: s.status.tcp_connections, enabled=False, precision=0),
-    _plain("udp_connections", lambda s: s.status.udp_connections, enabled=False, precision=0),
-    _plain("processes", lambda s: s.status.processes, enabled=False, precision=0),
+    _share("cpu_usage", lambda s: s.status.cpu, {"status.cpu"}),
+    _bytes("memory_used", lambda s: s.status.mem_used, {"status.mem_used"}),
+    _share(
+        "memory_usage",
+        lambda s: _percent(s.status.mem_used, s.host.mem_total),
+        {"status.mem_used", "host.mem_total"},
+    ),
+    _bytes("swap_used", lambda s: s.status.swap_used, {"status.swap_used"}, enabled=False),
+    _share(
+        "swap_usage",
+        lambda s: _percent(s.status.swap_used, s.host.swap_total),
+        {"status.swap_used", "host.swap_total"},
+        enabled=False,
+    ),
+    _bytes("disk_used", lambda s: s.status.disk_used, {"status.disk_used"}),
+    _share(
+        "disk_usage",
+        lambda s: _percent(s.status.disk_used, s.host.disk_total),
+        {"status.disk_used", "host.disk_total"},
+    ),
+    _rate("network_in_speed", lambda s: s.status.net_in_speed, {"status.net_in_speed"}),
+    _rate("network_out_speed", lambda s: s.status.net_out_speed, {"status.net_out_speed"}),
+    _bytes(
+        "network_in_total",
+        lambda s: s.status.net_in_transfer,
+        {"status.net_in_transfer"},
+        total=True,
+    ),
+    _bytes(
+        "network_out_total",
+        lambda s: s.status.net_out_transfer,
+        {"status.net_out_transfer"},
+        total=True,
+    ),
+    _plain("load_1", lambda s: s.status.load_1, {"status.load_1"}, enabled=True, precision=2),
+    _plain("load_5", lambda s: s.status.load_5, {"status.load_5"}, enabled=False, precision=2),
+    _plain("load_15", lambda s: s.status.load_15, {"status.load_15"}, enabled=False, precision=2),
+    _plain(
+        "tcp_connections",
+        lambda s: s.status.tcp_connections,
+        {"status.tcp_connections"},
+        enabled=False,
+        precision=0,
+    ),
+    _plain(
+        "udp_connections",
+        lambda s: s.status.udp_connections,
+        {"status.udp_connections"},
+        enabled=False,
+        precision=0,
+    ),
+    _plain(
+        "processes", lambda s: s.status.processes, {"status.processes"}, enabled=False, precision=0
+    ),
     NezhaServerSensorEntityDescription(
         key="boot_time",
         translation_key="boot_time",
         # The moment of the last boot: HA suppresses the small drift between reports.
         device_class=SensorDeviceClass.UPTIME,
+        reads=frozenset({"host.boot_time"}),
         value_fn=lambda s: s.host.boot_time,
     ),
     NezhaServerSensorEntityDescription(
@@ -189,6 +247,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         requires_online=False,
+        reads=frozenset({"last_active"}),
         value_fn=lambda s: s.last_active,
     ),
     NezhaServerSensorEntityDescription(
@@ -198,6 +257,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=1,
         exists_fn=lambda s: bool(s.status.temperatures),
+        reads=frozenset({"status.temperatures"}),
         value_fn=lambda s: max((t.celsius for t in s.status.temperatures), default=None),
     ),
     NezhaServerSensorEntityDescription(
@@ -207,6 +267,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
         exists_fn=lambda s: _gpu_count(s) > 0,
+        reads=frozenset({"status.gpu_usage"}),
         value_fn=lambda s: _mean(s.status.gpu_usage),
     ),
     # A server with several GPUs also gets one sensor per GPU (gpu_usage is their average).
@@ -219,6 +280,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
             native_unit_of_measurement=PERCENTAGE,
             suggested_display_precision=1,
             exists_fn=partial(_has_gpu, number),
+            reads=frozenset({"status.gpu_usage"}),
             value_fn=partial(_gpu_usage, number),
         )
         for number in range(1, MAX_GPUS + 1)
@@ -229,6 +291,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         requires_online=False,
+        reads=frozenset({"ipv4"}),
         value_fn=lambda s: s.ipv4,
     ),
     NezhaServerSensorEntityDescription(
@@ -237,6 +300,7 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         requires_online=False,
+        reads=frozenset({"ipv6"}),
         value_fn=lambda s: s.ipv6,
     ),
 )
@@ -392,6 +456,7 @@ BILLING_EXPIRY = NezhaBillingSensorEntityDescription(
     translation_key="billing_expiry",
     device_class=SensorDeviceClass.TIMESTAMP,
     requires_online=False,  # the note is the dashboard's, not the agent's
+    reads=frozenset({"public_note"}),  # and the time, which ``next_change`` follows
     exists_fn=lambda server: _billing(server) is not None,
 )
 

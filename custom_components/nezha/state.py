@@ -21,10 +21,20 @@ already applied (a slow list, a manual update) only brings what frames lack.
 """
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
-from .api import CycleUsage, Monitor, MonitorPoint, Server, ServiceStats, StreamFrame, TrafficCycle
+from .api import (
+    CycleUsage,
+    Host,
+    Monitor,
+    MonitorPoint,
+    Server,
+    ServiceStats,
+    Status,
+    StreamFrame,
+    TrafficCycle,
+)
 from .const import MONITOR_POINT_MAX_AGE, STALE_AFTER_POLLS
 
 
@@ -44,6 +54,27 @@ def track_presence[IdT](
         else:
             absent[missing_id] = count
     return absent, gone
+
+
+_SERVER_FIELDS = tuple(field.name for field in fields(Server))
+_PARTS = {"host": fields(Host), "status": fields(Status)}
+
+
+def server_changes(old: Server, new: Server) -> frozenset[str]:
+    """The fields of ``Server`` that differ, and of ``host`` and ``status`` each field that does
+    (``status.cpu``): what an entity names in its ``reads`` to hear only of its own changes."""
+    if old is new:
+        return frozenset()
+    changed: set[str] = set()
+    for name in _SERVER_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before == after:
+            continue
+        changed.add(name)
+        for part in _PARTS.get(name, ()):
+            if getattr(before, part.name) != getattr(after, part.name):
+                changed.add(f"{name}.{part.name}")
+    return frozenset(changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +255,9 @@ def apply_list(
                     previous.waiting.get(server_id),
                 ),
             )
-            if server != held:
+            if server == held:
+                server = held  # keep the held object graph (see below)
+            else:
                 changed.add(server_id)
             servers[server_id] = server
             continue
@@ -238,13 +271,35 @@ def apply_list(
             threshold=threshold,
         )
         server = _take(answered, held, verdict)
+        if server == held:
+            # Keep the held objects: a fresh graph per poll for an unchanged server only feeds
+            # the cyclic garbage collector (its full collections stall a 1,000-server poll).
+            server = held
         servers[server_id] = server
         states.add(server_id, verdict)
-        if held != server or previous is None or _news(previous, server_id, verdict):
+        if server is not held or previous is None or _news(previous, server_id, verdict):
             changed.add(server_id)
     return ListOutcome(
         servers, frozenset(states.online), frozenset(states.offline), states.waiting, changed
     )
+
+
+MIN_COMPARED_PER_FRAME = 20
+"""A frame compares at least this many due servers: a small fleet's are never held back."""
+
+
+def compare_budget(servers: int, gap: timedelta | None, window: timedelta) -> int | None:
+    """How many due servers one frame compares: the fleet spread over the frames of a window.
+
+    A window's comparisons all falling due in one frame (every server was compared at the
+    connection's first frame or at a list read) write the whole fleet at once: a 1,000-server
+    frame stalled the event loop for a third of a second. Capped, the servers left over are
+    compared at the next frames, most overdue first, and stay spread from then on. ``None`` (no
+    cap) before the time between frames (``gap``) is known.
+    """
+    if gap is None or gap <= timedelta(0):
+        return None
+    return max(MIN_COMPARED_PER_FRAME, -(-servers * gap // window))
 
 
 def apply_frame(
@@ -258,6 +313,7 @@ def apply_frame(
     now: datetime,
     window: timedelta,
     threshold: timedelta,
+    budget: int | None = None,
 ) -> tuple[ServersData, set[int]]:
     """``data`` after one frame, and the servers whose entities must hear of it.
 
@@ -269,9 +325,10 @@ def apply_frame(
     so is one reporting again after a restart window. Any other server is compared (parsed, and
     told if it changed) at most once per ``window`` (``compared`` says when it last was, and is
     updated): so a metric entity writes at most once per ``scan_interval``, and a change inside
-    the window reaches it with the first frame after the window, with the latest value. Most
-    servers of most frames are only checked for their last report: a frame of 1,000 servers
-    comes every 2 s.
+    the window reaches it with the first frame after the window, with the latest value. At most
+    ``budget`` servers are compared so (see ``compare_budget``); the others due wait for the
+    next frames. Most servers of most frames are only checked for their last report: a frame of
+    1,000 servers comes every 2 s.
     """
     dashboard_time = frame.dashboard_time or now
     in_frame = frame.server_ids & listed.keys()
@@ -282,6 +339,7 @@ def apply_frame(
     )
     updated: dict[int, Server] = {}
     tell: set[int] = set()
+    due: list[tuple[datetime, int, _Verdict]] = []
     for server_id in in_frame:
         last_active = frame.last_active(server_id)
         # A zero time is rare (a stopped 2.x agent, a restart): only then is the state read.
@@ -296,26 +354,21 @@ def apply_frame(
             threshold=threshold,
         )
         states.add(server_id, verdict)
-        state_changed = _news(data, server_id, verdict)
-        last = compared.get(server_id)
-        if not state_changed and last is not None and now - last < window:
+        if _news(data, server_id, verdict):
+            compared[server_id] = now
+            updated[server_id] = _framed(data, frame, listed, server_id, verdict, streamed=streamed)
+            tell.add(server_id)
             continue
+        last = compared.get(server_id)
+        if last is None or now - last >= window:
+            due.append((last or datetime.min.replace(tzinfo=now.tzinfo), server_id, verdict))
+    if budget is not None and len(due) > budget:
+        due.sort(key=lambda item: item[:2])  # most overdue first, then by id
+        del due[budget:]
+    for _last, server_id, verdict in due:
         compared[server_id] = now
-        held = data.servers.get(server_id) or listed[server_id]
-        if streamed is None:
-            streamed = frame.server(server_id)
-        server = _take(
-            replace(
-                streamed,
-                tag=held.tag,
-                ipv4=held.ipv4,
-                ipv6=held.ipv6,
-                public_note=streamed.public_note or held.public_note,
-            ),
-            held,
-            verdict,
-        )
-        if state_changed or server != data.servers.get(server_id):
+        server = _framed(data, frame, listed, server_id, verdict, streamed=None)
+        if server != data.servers.get(server_id):
             updated[server_id] = server
             tell.add(server_id)
     frame_clock.update(dict.fromkeys(in_frame, dashboard_time))
@@ -328,6 +381,32 @@ def apply_frame(
         waiting=states.waiting,
     )
     return merged, tell
+
+
+def _framed(
+    data: ServersData,
+    frame: StreamFrame,
+    listed: Mapping[int, Server],
+    server_id: int,
+    verdict: _Verdict,
+    *,
+    streamed: Server | None,
+) -> Server:
+    """A server as a frame shows it, with what frames lack taken from what is held."""
+    held = data.servers.get(server_id) or listed[server_id]
+    if streamed is None:
+        streamed = frame.server(server_id)
+    return _take(
+        replace(
+            streamed,
+            tag=held.tag,
+            ipv4=held.ipv4,
+            ipv6=held.ipv6,
+            public_note=streamed.public_note or held.public_note,
+        ),
+        held,
+        verdict,
+    )
 
 
 def current_point(

@@ -6,7 +6,13 @@ runtime data (``data.py``): they take a plain config entry and what they need.
 """
 
 from .actions import ActionsData, NezhaActionsCoordinator, async_setup_actions
-from .base import ServerDispatchCoordinator, client_for_entry, entry_group, update_failed
+from .base import (
+    ServerContext,
+    ServerDispatchCoordinator,
+    client_for_entry,
+    entry_group,
+    update_failed,
+)
 from .monitors import NezhaMonitorCoordinator
 from .servers import NezhaServerCoordinator
 from .services import NezhaServicesCoordinator
@@ -17,6 +23,7 @@ __all__ = [
     "NezhaMonitorCoordinator",
     "NezhaServerCoordinator",
     "NezhaServicesCoordinator",
+    "ServerContext",
     "ServerDispatchCoordinator",
     "async_setup_actions",
     "client_for_entry",

@@ -5,11 +5,16 @@ Dispatch: a coordinator that calls back only the listeners of the servers a poll
 A poll of 1,000 servers where nothing changed must cost next to nothing. HA's coordinator calls
 every listener (one per entity, ~24 per server) after every poll; this one calls those of the
 servers the poll changed, plus those listening for the whole fleet. An entity says which server
-it follows through its coordinator context (an ``int`` server id); any other context means the
-whole fleet.
+it follows through its coordinator context (an ``int`` server id, or a ``ServerContext`` that
+also names what of the server it reads); any other context means the whole fleet.
+
+Of a changed server, an entity whose ``ServerContext`` names what it reads hears of the change
+only when one of those fields, or the server's state (see ``_fields_changed``), changed: the
+metric change of a poll wakes the metric entities, not the server's addresses or billing.
 """
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import count
 import logging
@@ -82,6 +87,19 @@ def update_failed(err: NezhaError) -> UpdateFailed:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ServerContext:
+    """The coordinator context of an entity of one server."""
+
+    server_id: int
+    reads: frozenset[str] | None = None
+    """The fields of the server's data its state is computed from (``None``: any field).
+    Whatever the fields, the entity hears when the server's state (availability) changes."""
+
+
+type _Listener = tuple[CALLBACK_TYPE, frozenset[str] | None]
+
+
 class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
     """Tells a poll's news only to whom it concerns.
 
@@ -100,7 +118,7 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
         update_interval: timedelta,
     ) -> None:
         """Set up HA's coordinator with an empty listener index."""
-        self._listener_index: dict[int | None, dict[int, CALLBACK_TYPE]] = {}
+        self._listener_index: dict[int | None, dict[int, _Listener]] = {}
         self._listener_ids = count()
         self._changed: frozenset[int] | None = None
         self.changed_servers: frozenset[int] | None = None
@@ -125,10 +143,17 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
         """Register with HA's coordinator and in this one's index by server."""
         remove = super().async_add_listener(update_callback, context)
         index = self._listener_index
-        key = None if isinstance(context, bool) or not isinstance(context, int) else context
+        reads = None
+        if isinstance(context, ServerContext):
+            key: int | None = context.server_id
+            reads = context.reads
+        elif isinstance(context, int) and not isinstance(context, bool):
+            key = context
+        else:
+            key = None
         bucket = index.setdefault(key, {})
         listener_id = next(self._listener_ids)
-        bucket[listener_id] = update_callback
+        bucket[listener_id] = (update_callback, reads)
 
         @callback
         def remove_listener() -> None:
@@ -149,10 +174,15 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
             super().async_update_listeners()
             return
         index = self._listener_index
-        callbacks = list(index.get(None, {}).values())
+        callbacks = [listener for listener, _ in index.get(None, {}).values()]
         for server_id in changed or ():
             if bucket := index.get(server_id):
-                callbacks.extend(bucket.values())
+                fields = self._fields_changed(server_id)
+                callbacks.extend(
+                    listener
+                    for listener, reads in bucket.values()
+                    if fields is None or reads is None or not reads.isdisjoint(fields)
+                )
         for update_callback in callbacks:
             try:
                 update_callback()
@@ -160,3 +190,7 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 self.logger.exception(
                     "Unexpected error updating listener %s for %s", id(update_callback), self.name
                 )
+
+    def _fields_changed(self, server_id: int) -> frozenset[str] | None:
+        """Which fields of a changed server's data changed (``None``: its state, or unknown)."""
+        return None

@@ -48,7 +48,14 @@ from ..repair_issues import (
     async_raise_issue,
     async_withdraw_issues,
 )
-from ..state import ServersData, apply_frame, apply_list, track_presence
+from ..state import (
+    ServersData,
+    apply_frame,
+    apply_list,
+    compare_budget,
+    server_changes,
+    track_presence,
+)
 from .base import ServerDispatchCoordinator, entry_group, update_failed
 
 _LOGGER = logging.getLogger(__name__)
@@ -95,6 +102,11 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """Whether the last list read succeeded (frames may make entities available before)."""
         self._last_frame_at: datetime | None = None
         """When (HA's clock) the last frame was applied: a failed list read soon after it is held."""
+        self._connection_frame_at: datetime | None = None
+        """When this connection's last frame was applied (``None``: none yet, compared whole)."""
+        self._notified: ServersData | None = None
+        """The data the entities were last told of (what ``_fields_changed`` compares with)."""
+        self._told_data: ServersData | None = None
 
     @override
     async def _async_setup(self) -> None:
@@ -264,6 +276,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         # A new connection's first frame is compared whole: what happened while it was down
         # (an agent back after a dashboard restart) is written at once, not a window later.
         self._told.clear()
+        self._connection_frame_at = None  # no cap on comparisons (``compare_budget``) for it
         if self._list_ok:
             # Replace the poll already scheduled: its changes would be told outside the window.
             self.update_interval = SERVER_LIST_REFRESH
@@ -283,7 +296,9 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         ):
             return  # refused now (HA keeps ``last_exception`` after a recovery: not then)
         revived = not self.last_update_success
-        self._last_frame_at = dt_util.utcnow()
+        now = dt_util.utcnow()
+        gap = None if self._connection_frame_at is None else now - self._connection_frame_at
+        self._last_frame_at = self._connection_frame_at = now
         self.data, tell = apply_frame(
             data,
             frame,
@@ -291,9 +306,10 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             self._told,
             reported=self._reported,
             frame_clock=self._frame_clock,
-            now=dt_util.utcnow(),
+            now=now,
             window=self.poll_interval,
             threshold=self.online_threshold,
+            budget=compare_budget(len(self._listed), gap, self.poll_interval),
         )
         if revived:
             self.last_update_success = True
@@ -303,6 +319,27 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         elif tell:
             self._set_changed(tell)
             self.async_update_listeners()
+
+    @callback
+    @override
+    def async_update_listeners(self) -> None:
+        """Tell the listeners, comparing with the data of the last notification."""
+        self._told_data, self._notified = self._notified, self.data
+        super().async_update_listeners()
+
+    @override
+    def _fields_changed(self, server_id: int) -> frozenset[str] | None:
+        """The fields of the server that changed since the last notification (``server_changes``).
+
+        ``None`` when its state changed: listed or not, online or not (so its availability).
+        """
+        before, now = self._told_data, self.data
+        if before is None or now is None:
+            return None
+        old, new = before.servers.get(server_id), now.servers.get(server_id)
+        if old is None or new is None or before.is_online(server_id) != now.is_online(server_id):
+            return None
+        return server_changes(old, new)
 
     @callback
     def _async_raise_empty_issue(self) -> None:
