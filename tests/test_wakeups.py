@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.api import Host, Server, Status
 from custom_components.nezha.binary_sensor import ONLINE
-from custom_components.nezha.entity import NezhaEntity
+from custom_components.nezha.entity import NezhaEntity, NezhaServerEntity
 from custom_components.nezha.sensor import BILLING_EXPIRY, SERVER_SENSORS
 from nezha_simulator import NezhaSimulator
 
@@ -126,6 +126,37 @@ async def test_a_written_sensor_renders_its_state_once(
 
     assert sorted(writes) == sorted(rendered)
     assert len(rendered) == 4  # two CPUs, the memory used and its share
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_write_reads_availability_once_beside_home_assistant(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    writes: list[str],
+) -> None:
+    """A CPU sensor (no rename to follow, no change with time) asks ``available`` to decide only.
+
+    Home Assistant's write asks once more; nothing else does (no rename check, no time change).
+    """
+    await setup_entry(hass, config_entry)
+    asked: list[str] = []
+    available = NezhaServerEntity.available
+
+    def counted(self: NezhaServerEntity) -> bool:
+        asked.append(self.entity_id)
+        return bool(available.fget(self))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(NezhaServerEntity, "available", property(counted))
+    writes.clear()
+
+    fleet.set_status(1, cpu=77.0)
+    await poll(hass, freezer)
+
+    assert writes == [GPU_CPU]
+    assert asked == [GPU_CPU, GPU_CPU]
 
 
 async def test_a_window_s_comparisons_are_spread(
