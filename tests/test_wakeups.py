@@ -16,9 +16,10 @@ from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.nezha import sensor as sensor_module
 from custom_components.nezha.api import Host, Server, Status
 from custom_components.nezha.binary_sensor import ONLINE
-from custom_components.nezha.entity import NezhaEntity, NezhaServerEntity
+from custom_components.nezha.entity import NezhaEntity, NezhaServerEntity, storable
 from custom_components.nezha.sensor import BILLING_EXPIRY, SERVER_SENSORS
 from nezha_simulator import NezhaSimulator
 
@@ -157,6 +158,34 @@ async def test_a_write_reads_availability_once_beside_home_assistant(
 
     assert writes == [GPU_CPU]
     assert asked == [GPU_CPU, GPU_CPU]
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_written_sensor_computes_its_value_once(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    writes: list[str],
+) -> None:
+    """The value that decided the write is the one written: Home Assistant's read reuses it."""
+    await setup_entry(hass, config_entry)
+    computed: list[object] = []
+
+    def counted(value: object) -> object:
+        computed.append(value)
+        return storable(value)
+
+    monkeypatch.setattr(sensor_module, "storable", counted)
+    writes.clear()
+
+    fleet.set_status(1, cpu=77.0)
+    await poll(hass, freezer)
+
+    assert writes == [GPU_CPU]
+    assert computed == [77.0]
+    assert hass.states.get(GPU_CPU).state == "77.0"
 
 
 async def test_a_window_s_comparisons_are_spread(

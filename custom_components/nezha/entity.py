@@ -59,7 +59,8 @@ def storable[T: StateType | datetime](value: T) -> T | None:
             value.astimezone(UTC)
         except OverflowError:
             return None
-    elif isinstance(value, int | float) and not abs(value) <= MAX_MAGNITUDE:  # NaN too
+    # A tuple, not ``int | float``: that would build a union object on every state.
+    elif isinstance(value, (int, float)) and not abs(value) <= MAX_MAGNITUDE:  # NaN too
         return None
     return value
 
