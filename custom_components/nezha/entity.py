@@ -260,6 +260,8 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
     @override
     def available(self) -> bool:
         """Available while the dashboard reports the server (and it is online, for metrics)."""
+        if (writing := self._writing) is not None:
+            return bool(writing[0])  # found by ``_shown`` for this very write: not again
         data = self.coordinator.data
         return (
             super().available
