@@ -132,7 +132,7 @@ async def test_a_written_sensor_renders_its_state_once(
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_a_write_computes_availability_once(
+async def test_a_write_works_out_value_and_availability_once(
     hass: HomeAssistant,
     fleet: NezhaSimulator,
     config_entry: MockConfigEntry,
@@ -140,19 +140,26 @@ async def test_a_write_computes_availability_once(
     monkeypatch: pytest.MonkeyPatch,
     writes: list[str],
 ) -> None:
-    """A CPU sensor (no rename to follow, no change with time) works out ``available`` once.
+    """A CPU sensor (no rename to follow, no change with time) computes each once, to decide.
 
-    It decides the write; Home Assistant's read during the write reuses it.
+    Home Assistant's reads during the write reuse them: the value that decided the write is the
+    one written.
     """
     await setup_entry(hass, config_entry)
     asked: list[str] = []
+    computed: list[object] = []
     available = CoordinatorEntity.available  # what the server entity's availability starts from
 
-    def counted(self: CoordinatorEntity[Any]) -> bool:
+    def counted_available(self: CoordinatorEntity[Any]) -> bool:
         asked.append(self.entity_id)
         return bool(available.fget(self))  # type: ignore[attr-defined]
 
-    monkeypatch.setattr(CoordinatorEntity, "available", property(counted))
+    def counted_value(value: object) -> object:
+        computed.append(value)
+        return storable(value)
+
+    monkeypatch.setattr(CoordinatorEntity, "available", property(counted_available))
+    monkeypatch.setattr(sensor_module, "storable", counted_value)
     writes.clear()
 
     fleet.set_status(1, cpu=77.0)
@@ -160,32 +167,6 @@ async def test_a_write_computes_availability_once(
 
     assert writes == [GPU_CPU]
     assert of_servers(asked) == [GPU_CPU]
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_a_written_sensor_computes_its_value_once(
-    hass: HomeAssistant,
-    fleet: NezhaSimulator,
-    config_entry: MockConfigEntry,
-    freezer: FrozenDateTimeFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    writes: list[str],
-) -> None:
-    """The value that decided the write is the one written: Home Assistant's read reuses it."""
-    await setup_entry(hass, config_entry)
-    computed: list[object] = []
-
-    def counted(value: object) -> object:
-        computed.append(value)
-        return storable(value)
-
-    monkeypatch.setattr(sensor_module, "storable", counted)
-    writes.clear()
-
-    fleet.set_status(1, cpu=77.0)
-    await poll(hass, freezer)
-
-    assert writes == [GPU_CPU]
     assert computed == [77.0]
     assert hass.states.get(GPU_CPU).state == "77.0"
 
