@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.sensor import SensorEntity
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.nezha import sensor as sensor_module
 from custom_components.nezha.api import Host, Server, Status
 from custom_components.nezha.binary_sensor import ONLINE
-from custom_components.nezha.entity import NezhaEntity
+from custom_components.nezha.entity import NezhaEntity, storable
 from custom_components.nezha.sensor import BILLING_EXPIRY, SERVER_SENSORS
 from nezha_simulator import NezhaSimulator
 
@@ -126,6 +129,46 @@ async def test_a_written_sensor_renders_its_state_once(
 
     assert sorted(writes) == sorted(rendered)
     assert len(rendered) == 4  # two CPUs, the memory used and its share
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_write_works_out_value_and_availability_once(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    writes: list[str],
+) -> None:
+    """A CPU sensor (no rename to follow, no change with time) computes each once, to decide.
+
+    Home Assistant's reads during the write reuse them: the value that decided the write is the
+    one written.
+    """
+    await setup_entry(hass, config_entry)
+    asked: list[str] = []
+    computed: list[object] = []
+    available = CoordinatorEntity.available  # what the server entity's availability starts from
+
+    def counted_available(self: CoordinatorEntity[Any]) -> bool:
+        asked.append(self.entity_id)
+        return bool(available.fget(self))  # type: ignore[attr-defined]
+
+    def counted_value(value: object) -> object:
+        computed.append(value)
+        return storable(value)
+
+    monkeypatch.setattr(CoordinatorEntity, "available", property(counted_available))
+    monkeypatch.setattr(sensor_module, "storable", counted_value)
+    writes.clear()
+
+    fleet.set_status(1, cpu=77.0)
+    await poll(hass, freezer)
+
+    assert writes == [GPU_CPU]
+    assert of_servers(asked) == [GPU_CPU]
+    assert computed == [77.0]
+    assert hass.states.get(GPU_CPU).state == "77.0"
 
 
 async def test_a_window_s_comparisons_are_spread(

@@ -59,7 +59,8 @@ def storable[T: StateType | datetime](value: T) -> T | None:
             value.astimezone(UTC)
         except OverflowError:
             return None
-    elif isinstance(value, int | float) and not abs(value) <= MAX_MAGNITUDE:  # NaN too
+    # A tuple, not ``int | float``: that would build a union object on every state.
+    elif isinstance(value, (int, float)) and not abs(value) <= MAX_MAGNITUDE:  # NaN too
         return None
     return value
 
@@ -103,6 +104,10 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     on_add_failed: Callable[[], None] | None = None
     """Set by the tracker that created the entity: told when adding it failed, so it can retry."""
     _cancel_time_change: CALLBACK_TYPE | None = None
+    _changes_with_time = False
+    """Whether the class overrides ``next_change`` (if not, a write schedules nothing)."""
+    _follows_renames = False
+    """Whether the class overrides ``current_placeholders`` (if not, nothing to rename)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Decide "changed" on the platform's own value, not on Home Assistant's rendering of it.
@@ -112,6 +117,9 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         determines it, save for the unit options, whose change Home Assistant writes itself.
         """
         super().__init_subclass__(**kwargs)
+        # Most classes never change with time: their writes need not ask ``next_change``.
+        cls._changes_with_time = cls.next_change is not NezhaEntity.next_change
+        cls._follows_renames = cls.current_placeholders is not NezhaEntity.current_placeholders
         for name in ("native_value", "is_on"):  # a sensor's (or number's), a binary sensor's
             if hasattr(cls, name):
                 cls._value_attr = name
@@ -129,7 +137,8 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     def _follow_rename(self) -> None:
         """A monitor or rule renamed on the dashboard renames the entity (its ID stays)."""
         if (
-            not self.available
+            not self._follows_renames
+            or not self.available
             or (placeholders := self.current_placeholders()) is None
             or placeholders == self.translation_placeholders
         ):
@@ -164,7 +173,8 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     def _schedule_next_change(self) -> None:
         """Be looked at again when the state changes with time (if it is shown and does)."""
         self._cancel_next_change()
-        when = self.next_change() if self.available else None
+        # ``_written`` holds the availability the write just found (``available`` is not cheap).
+        when = self.next_change() if self._written and self._written[0] else None
         if when is not None and when > dt_util.utcnow():
             self._cancel_time_change = async_track_point_in_utc_time(
                 self.hass, self._time_changed, when
@@ -199,7 +209,8 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         """Write the state, remembering what was written (HA's own writes included)."""
         self._written = self._writing or self._shown()
         super()._async_write_ha_state()
-        self._schedule_next_change()
+        if self._changes_with_time:
+            self._schedule_next_change()
 
     @callback
     @override
@@ -249,6 +260,8 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
     @override
     def available(self) -> bool:
         """Available while the dashboard reports the server (and it is online, for metrics)."""
+        if (writing := self._writing) is not None:
+            return bool(writing[0])  # found by ``_shown`` for this very write: not again
         data = self.coordinator.data
         return (
             super().available

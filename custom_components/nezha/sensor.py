@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from typing import Any, override
+from typing import Any, cast, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -506,6 +506,9 @@ class NezhaServerSensor(NezhaServerEntity, SensorEntity):
     @override
     def native_value(self) -> StateType | datetime:
         """The value from the latest poll (unknown if Home Assistant could not store it)."""
+        if (writing := self._writing) is not None and writing[0] and self._value_attr != "state":
+            # Computed by ``_shown`` to decide this very write: not computed again for it.
+            return cast("StateType | datetime", writing[1])
         return storable(self.entity_description.value_fn(self.server))
 
 
