@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import json
+import logging
 import time
 from typing import Any
 
@@ -135,7 +136,7 @@ async def test_a_recovered_auth_failure_does_not_stop_the_stream(
 
 
 async def test_a_list_failing_while_frames_come_takes_nothing_away(
-    hass: HomeAssistant, streaming: NezhaSimulator
+    hass: HomeAssistant, streaming: NezhaSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The list read fails again and again while the stream works: no entity turns
     unavailable between two frames (no false "back online"), and the list is retried every
@@ -162,6 +163,15 @@ async def test_a_list_failing_while_frames_come_takes_nothing_away(
     assert STATE_UNAVAILABLE not in written
     await coordinator.async_refresh()  # the list answers again: read every few minutes
     assert coordinator.update_interval == SERVER_LIST_REFRESH
+    # Said once when it starts failing and once when it is back, nothing in between.
+    said = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.INFO and "server list" in r.getMessage()
+    ]
+    assert len(said) == 2
+    assert "can't be read" in said[0]
+    assert said[1].endswith("can be read again")
 
 
 async def test_a_refusal_that_ends_the_stream_leaves_the_entry_polling(

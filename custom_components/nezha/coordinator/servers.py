@@ -100,6 +100,8 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         """The dashboard's clock of the last frame applied to each server, while live."""
         self._list_ok = False
         """Whether the last list read succeeded (frames may make entities available before)."""
+        self._list_held_since_frame = False
+        """Whether a failed list read is being held (logged once when it starts and ends)."""
         self._last_frame_at: datetime | None = None
         """When (HA's clock) the last frame was applied: a failed list read soon after it is held."""
         self._connection_frame_at: datetime | None = None
@@ -145,11 +147,22 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
             # A frame showed every server moments ago: a failed list read takes nothing away (no
             # unavailable between two frames, none for the seconds a restarting dashboard
             # refuses connections). It is retried every ``scan_interval``.
-            _LOGGER.debug(
-                "%s: the server list failed after a frame: %s", self.config_entry.title, err
-            )
+            if self._list_held_since_frame:
+                _LOGGER.debug("%s: the server list still fails: %s", self.config_entry.title, err)
+            else:
+                self._list_held_since_frame = True
+                _LOGGER.info(
+                    "The server list of %s can't be read (%s); live updates keep its servers "
+                    "current meanwhile, and it is read again every %d s",
+                    self.config_entry.title,
+                    err,
+                    self.poll_interval.total_seconds(),
+                )
             self._set_changed(())
             return self.data
+        if self._list_held_since_frame:
+            self._list_held_since_frame = False
+            _LOGGER.info("The server list of %s can be read again", self.config_entry.title)
         previous = self.data
         previous_servers = previous.servers if previous else {}
         previous_absent = previous.absent if previous else self._registry_absent
