@@ -121,9 +121,15 @@ async def test_options_keep_vanished_tag(
 
 
 async def test_options_without_tags(
-    hass: HomeAssistant, entry: MockConfigEntry, dashboard: MockDashboard
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    dashboard: MockDashboard,
+    mock_setup_entry: AsyncMock,
 ) -> None:
-    """With no groups on the dashboard and none configured, there is no group field."""
+    """With no groups on the dashboard and none configured, there is no group field.
+
+    Saving reloads the entry in the background: its set-up is the mock's, and the test waits
+    for it (a real one would look up the example host while the test tears down)."""
     hass.config_entries.async_update_entry(entry, options={})
     dashboard.servers.return_value = ServersSnapshot(
         servers={1: Server(id=1, name="solo")}, dashboard_time=None
@@ -133,6 +139,7 @@ async def test_options_without_tags(
     result = await hass.config_entries.options.async_configure(result["flow_id"], OPTIONS_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == SAVED_OPTIONS
+    await hass.async_block_till_done()
 
 
 async def test_options_save_and_reload(
