@@ -61,15 +61,13 @@ from ..api.actions import (
 from ..const import (
     CONF_ACTIONS,
     CONF_API,
-    CONF_MONITOR_INTERVAL,
     DEFAULT_ACTIONS,
-    DEFAULT_MONITOR_INTERVAL,
     DOMAIN,
 )
 from ..credentials import auth_failed
 from ..registry import async_remove_action_entities, async_remove_gone_action_entities
 from ..repair_issues import ISSUE_ACTIONS_SCOPES, async_raise_issue, async_withdraw_issues
-from .base import update_failed
+from .base import monitor_interval, update_failed
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -114,13 +112,12 @@ class NezhaActionsCoordinator(DataUpdateCoordinator[ActionsData]):
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry, client: NezhaV1Client) -> None:
         """Read every ``monitor_interval`` seconds (the default when monitors are off)."""
-        seconds = entry.options.get(CONF_MONITOR_INTERVAL) or DEFAULT_MONITOR_INTERVAL
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} actions",
-            update_interval=timedelta(seconds=seconds),
+            update_interval=monitor_interval(entry),
         )
         self.client = client
         self._lacking: set[str] | None = None if client.has_scopes else set()

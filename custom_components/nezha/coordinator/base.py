@@ -35,7 +35,15 @@ from ..api import (
     NezhaRealIpHeaderError,
     create_client,
 )
-from ..const import CONF_API, CONF_GROUP_ID, CONF_GROUP_NAME, CONF_TAG, DOMAIN
+from ..const import (
+    CONF_API,
+    CONF_GROUP_ID,
+    CONF_GROUP_NAME,
+    CONF_MONITOR_INTERVAL,
+    CONF_TAG,
+    DEFAULT_MONITOR_INTERVAL,
+    DOMAIN,
+)
 from ..credentials import entry_credential
 
 
@@ -57,6 +65,12 @@ def entry_group(entry: ConfigEntry) -> tuple[str | int | None, str]:
         return (tag or None), tag
     group_id = entry.options.get(CONF_GROUP_ID)
     return group_id, entry.options.get(CONF_GROUP_NAME) or str(group_id or "")
+
+
+def monitor_interval(entry: ConfigEntry) -> timedelta:
+    """How often the monitors, ``/service`` and the actions' objects are read (the default when
+    monitors are off: only the actions are read then)."""
+    return timedelta(seconds=entry.options.get(CONF_MONITOR_INTERVAL) or DEFAULT_MONITOR_INTERVAL)
 
 
 def update_failed(err: NezhaError) -> UpdateFailed:

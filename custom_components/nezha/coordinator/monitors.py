@@ -3,7 +3,6 @@
 import asyncio
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import timedelta
 import logging
 from typing import override
 
@@ -19,12 +18,12 @@ from ..api import (
     NezhaError,
     NezhaPermissionError,
 )
-from ..const import CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL, DOMAIN, SERVICE_SCOPE
+from ..const import DOMAIN, SERVICE_SCOPE
 from ..credentials import auth_failed
 from ..registry import async_remove_monitor_entities
 from ..repair_issues import ISSUE_MISSING_SCOPE, async_raise_issue, async_withdraw_issues
 from ..state import ServerMonitors, track_presence
-from .base import ServerDispatchCoordinator
+from .base import ServerDispatchCoordinator, monitor_interval
 from .servers import NezhaServerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,9 +47,7 @@ class NezhaMonitorCoordinator(ServerDispatchCoordinator[dict[int, ServerMonitors
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} monitors",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL)
-            ),
+            update_interval=monitor_interval(entry),
         )
         self.client = client
         self.server_coordinator = servers

@@ -6,7 +6,7 @@ say what a cycle counts (in, out or both), are read at the first poll and then a
 entry (shared with the ping monitors, which need the same scope) and no further requests.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 import logging
 from typing import override
 
@@ -22,8 +22,6 @@ from ..api import (
     ServicesSnapshot,
 )
 from ..const import (
-    CONF_MONITOR_INTERVAL,
-    DEFAULT_MONITOR_INTERVAL,
     DOMAIN,
     SERVER_LIST_REFRESH,
     SERVICE_SCOPE,
@@ -32,7 +30,7 @@ from ..credentials import auth_failed
 from ..registry import async_remove_cycle_entities, async_remove_service_entities
 from ..repair_issues import ISSUE_MISSING_SCOPE, async_raise_issue, async_withdraw_issues
 from ..state import ServicesData, cycle_keys, track_presence
-from .base import ServerDispatchCoordinator, update_failed
+from .base import ServerDispatchCoordinator, monitor_interval, update_failed
 from .servers import NezhaServerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,9 +54,7 @@ class NezhaServicesCoordinator(ServerDispatchCoordinator[ServicesData]):
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} services",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_MONITOR_INTERVAL, DEFAULT_MONITOR_INTERVAL)
-            ),
+            update_interval=monitor_interval(entry),
         )
         self.client = client
         self.server_coordinator = servers
