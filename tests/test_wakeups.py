@@ -14,14 +14,13 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.sensor import SensorEntity
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha import sensor as sensor_module
 from custom_components.nezha.api import Host, Server, Status
 from custom_components.nezha.binary_sensor import ONLINE
-from custom_components.nezha.entity import NezhaEntity, storable
+from custom_components.nezha.entity import NezhaEntity, NezhaServerEntity, storable
 from custom_components.nezha.sensor import BILLING_EXPIRY, SERVER_SENSORS
 from nezha_simulator import NezhaSimulator
 
@@ -75,6 +74,46 @@ async def test_only_the_changed_entity_is_called_back(
 
     assert writes == [GPU_CPU]
     assert of_servers(called) == [GPU_CPU]
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_poll_works_out_every_state_before_writing_any(
+    hass: HomeAssistant,
+    fleet: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll changing both servers: every woken entity works out its state, then the changed
+    ones are written, in one pass (the same writes as one at a time)."""
+    events: list[tuple[str, str]] = []
+    original = NezhaEntity._handle_coordinator_update
+
+    def counted(self: NezhaEntity[Any]) -> None:
+        events.append(("called", self.entity_id))
+        original(self)
+
+    @callback
+    def record(event: Event) -> None:
+        events.append(("written", event.data["entity_id"]))
+
+    monkeypatch.setattr(NezhaEntity, "_handle_coordinator_update", callback(counted))
+    await setup_entry(hass, config_entry)
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    events.clear()
+
+    fleet.set_status(1, cpu=77.0)
+    fleet.set_status(2, cpu=12.0, mem_used=2**30)
+    await poll(hass, freezer)
+
+    kinds = [kind for kind, _ in events]
+    called = [entity_id for kind, entity_id in events if kind == "called"]
+    written = [entity_id for kind, entity_id in events if kind == "written"]
+    assert GPU_CPU in called
+    assert GPU_CPU in written
+    assert "sensor.vps_hk_memory_used" in written
+    assert kinds == sorted(kinds)  # "called" < "written": no write before the last callback
+    assert len(written) == len(set(written))
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -142,23 +181,23 @@ async def test_a_write_works_out_value_and_availability_once(
 ) -> None:
     """A CPU sensor (no rename to follow, no change with time) computes each once, to decide.
 
-    Home Assistant's reads during the write reuse them: the value that decided the write is the
-    one written.
+    Home Assistant's reads during the write find them in the entity's ``_attr_*``: the value that
+    decided the write is the one written.
     """
     await setup_entry(hass, config_entry)
     asked: list[str] = []
     computed: list[object] = []
-    available = CoordinatorEntity.available  # what the server entity's availability starts from
+    source = NezhaServerEntity._state_source  # where a server entity's availability is decided
 
-    def counted_available(self: CoordinatorEntity[Any]) -> bool:
+    def counted_source(self: NezhaServerEntity) -> Server | None:
         asked.append(self.entity_id)
-        return bool(available.fget(self))  # type: ignore[attr-defined]
+        return source(self)
 
     def counted_value(value: object) -> object:
         computed.append(value)
         return storable(value)
 
-    monkeypatch.setattr(CoordinatorEntity, "available", property(counted_available))
+    monkeypatch.setattr(NezhaServerEntity, "_state_source", counted_source)
     monkeypatch.setattr(sensor_module, "storable", counted_value)
     writes.clear()
 

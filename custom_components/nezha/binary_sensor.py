@@ -1,7 +1,7 @@
 """Binary sensors: whether a server is online, a ping monitor reaches its target, any server is down."""
 
 from dataclasses import dataclass
-from typing import Any, override
+from typing import override
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -12,6 +12,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .api import Server, ServiceStats
 from .const import MONITOR_ENTITY_KEYS
 from .data import NezhaConfigEntry
 from .entity import (
@@ -20,12 +21,14 @@ from .entity import (
     NezhaServerEntity,
     NezhaServerEntityDescription,
     NezhaServiceEntity,
+    Shown,
 )
 from .entity_tracking import (
     async_track_monitor_entities,
     async_track_server_entities,
     async_track_service_entities,
 )
+from .state import ServerMonitors, ServersData
 
 PARALLEL_UPDATES = 0
 
@@ -90,47 +93,39 @@ class NezhaOnlineBinarySensor(NezhaServerEntity, BinarySensorEntity):
 
     entity_description: NezhaServerBinarySensorEntityDescription
 
-    @property
     @override
-    def is_on(self) -> bool | None:
+    def _state_from(self, source: Server) -> Shown:
         """Whether the last report is within the online threshold (see ``state``)."""
-        return self.coordinator.is_online(self.server)
+        return (True, self.coordinator.is_online(source), None)
 
 
 class NezhaServersOfflineBinarySensor(NezhaDashboardEntity, BinarySensorEntity):
     """On when any server that has reported is offline (see ``state``: a new agent and a
     dashboard restart's few seconds of never-seen servers are no outage)."""
 
-    @property
     @override
-    def is_on(self) -> bool:
+    def _state_from(self, source: ServersData) -> Shown:
         """Whether a server that has reported is offline now."""
-        return bool(self.coordinator.data.offline)
+        return (True, bool(source.offline), None)
 
 
 class NezhaMonitorReachableBinarySensor(NezhaMonitorEntity, BinarySensorEntity):
     """On when the newest round reached the target; off when it failed (0 ms)."""
 
-    @property
     @override
-    def is_on(self) -> bool | None:
+    def _state_from(self, source: ServerMonitors) -> Shown:
         """Unknown when there is no current point."""
-        point = self.current_point
-        return None if point is None else point.latency_ms > 0
+        point = self.current_point(source)
+        return (True, None if point is None else point.latency_ms > 0, None)
 
 
 class NezhaServiceUpBinarySensor(NezhaServiceEntity, BinarySensorEntity):
     """On when most of the monitor's last 30 checks passed."""
 
-    @property
     @override
-    def is_on(self) -> bool | None:
-        """``current_up`` > ``current_down``; unknown when the dashboard sent neither."""
-        up, down = self.stats.current_up, self.stats.current_down
-        return None if up is None or down is None else up > down
-
-    @property
-    @override
-    def extra_state_attributes(self) -> dict[str, Any]:
-        """The counts the state is judged by."""
-        return {"current_up": self.stats.current_up, "current_down": self.stats.current_down}
+    def _state_from(self, source: ServiceStats) -> Shown:
+        """``current_up`` > ``current_down``; unknown when the dashboard sent neither. The counts
+        it is judged by are its attributes."""
+        up, down = source.current_up, source.current_down
+        is_on = None if up is None or down is None else up > down
+        return (True, is_on, {"current_up": up, "current_down": down})

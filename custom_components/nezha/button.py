@@ -13,7 +13,7 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.const import Platform
 
 from .const import CRON_ENTITY_KEYS
-from .entity import NezhaActionEntity
+from .entity import NezhaActionEntity, Shown
 from .entity_tracking import async_track_action_entities
 from .registry import cron_unique_id
 
@@ -56,6 +56,11 @@ class NezhaCronTaskButton(NezhaActionEntity, ButtonEntity):
     @override
     def _items(self, data: ActionsData) -> dict[int, CronTask] | None:
         return data.tasks
+
+    @override
+    def _state_from(self, source: CronTask) -> Shown:
+        """Nothing besides availability (Home Assistant shows when it was last pressed)."""
+        return (True, None, None)
 
     @override
     async def async_press(self) -> None:

@@ -1,18 +1,20 @@
 """Base entities: a server's, a ping monitor's, the dashboard's, a traffic cycle's, a monitor's.
 
 (The last: a ``/service`` monitor's, on the dashboard device.) And an action's: a dashboard object
-(alert rule, monitor, cron task) an entity acts on. Each writes its state after a poll
-only when what it shows (availability, state, attributes) differs from what it last wrote, and
-hears only of the polls that changed its server (see coordinator/base.py): a poll where nothing
-changed writes nothing. Home Assistant's own writes (when the entity is added, when the user
-changes it in the registry) go through as always.
+(alert rule, monitor, cron task) an entity acts on.
+
+Each hears only of the polls that changed what it reads (see coordinator/base.py), works out
+what it shows (availability, value, attributes) once from the coordinators' data, keeps it in
+its ``_attr_*`` and writes only when that changed: a poll where nothing changed writes nothing,
+and Home Assistant reads plain attributes when it writes. Home Assistant's own writes (when the
+entity is added, when the user changes it in the registry) show the same ``_attr_*``.
 """
 
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, override
+from typing import Any, Final, override
 
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers import entity_registry as er
@@ -30,6 +32,7 @@ from .coordinator import (
     NezhaServerCoordinator,
     NezhaServicesCoordinator,
     ServerContext,
+    ServerDispatchCoordinator,
 )
 from .data import NezhaConfigEntry
 from .registry import (
@@ -46,6 +49,12 @@ from .state import ServerMonitors, current_point
 MAX_MAGNITUDE = 1e30
 """Numbers beyond this are no measurement (a byte count is below 2**64 ≈ 1.8e19), and a unit
 conversion or a statistic of them could overflow to infinity."""
+
+
+type Shown = tuple[object, ...]
+"""What an entity shows: ``(False,)`` while unavailable, else ``(True, value, attributes)``."""
+
+UNAVAILABLE: Final[Shown] = (False,)
 
 
 def storable[T: StateType | datetime](value: T) -> T | None:
@@ -88,42 +97,80 @@ class NezhaCycleEntityDescription(EntityDescription):
 
 
 class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
-    """Writes after a poll only what changed, and when its time comes, what time changes.
+    """Shows what its source says, written only on a change, and what time changes when it comes.
 
-    A state computed from "now" (a billing expiry rolled by auto-renewal, a cycle's end that has
-    passed) changes when its time comes, whether or not a poll changes anything: the entity says
-    when in ``next_change`` and is looked at again then.
+    A platform class says what it shows in ``_state_from``, given the object it shows (a server,
+    a monitor's summary, a cycle's usage: ``_state_source``, ``None`` while unavailable). A state
+    computed from "now" (a billing expiry rolled by auto-renewal, a cycle's end that has passed)
+    changes when its time comes, whether or not a poll changes anything: the entity says when in
+    ``next_change`` and is looked at again then.
     """
 
     _attr_has_entity_name = True
-    _written: tuple[object, ...] | None = None
-    _writing: tuple[object, ...] | None = None
-    """What ``_handle_coordinator_update`` found shown, for the write it starts (not read twice)."""
-    _value_attr = "state"
-    """The property holding what the integration decides the state from (see ``_shown``)."""
+    _attr_available = False  # until first looked at, when added
+    _shown: Shown = ()
+    """What the ``_attr_*`` show now (empty before the first look)."""
+    _value_attr: str | None = None
+    """The platform's ``_attr_*`` for the value (``_attr_native_value``, ``_attr_is_on``)."""
     on_add_failed: Callable[[], None] | None = None
     """Set by the tracker that created the entity: told when adding it failed, so it can retry."""
     _cancel_time_change: CALLBACK_TYPE | None = None
     _changes_with_time = False
-    """Whether the class overrides ``next_change`` (if not, a write schedules nothing)."""
+    """Whether the class overrides ``next_change`` (if not, a change schedules nothing)."""
     _follows_renames = False
-    """Whether the class overrides ``current_placeholders`` (if not, nothing to rename)."""
+    """Whether the class overrides ``current_placeholders`` or ``_follow_rename`` (if not,
+    nothing to rename)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Decide "changed" on the platform's own value, not on Home Assistant's rendering of it.
-
-        ``SensorEntity.state`` converts units and validates on each read: reading it to decide
-        whether to write, then again to write, tripled its cost. The native value (or ``is_on``)
-        determines it, save for the unit options, whose change Home Assistant writes itself.
-        """
+        """Note what the class does per change, and where its platform keeps the value."""
         super().__init_subclass__(**kwargs)
-        # Most classes never change with time: their writes need not ask ``next_change``.
+        # Most classes never change with time nor follow renames: their changes skip both.
         cls._changes_with_time = cls.next_change is not NezhaEntity.next_change
-        cls._follows_renames = cls.current_placeholders is not NezhaEntity.current_placeholders
-        for name in ("native_value", "is_on"):  # a sensor's (or number's), a binary sensor's
+        cls._follows_renames = (
+            cls.current_placeholders is not NezhaEntity.current_placeholders
+            or cls._follow_rename is not NezhaEntity._follow_rename
+        )
+        for name in ("native_value", "is_on"):  # a sensor's, a binary sensor's (a button: none)
             if hasattr(cls, name):
-                cls._value_attr = name
+                cls._value_attr = f"_attr_{name}"
                 break
+
+    @property
+    @override
+    def available(self) -> bool:
+        """As last looked at: whether the source reports what the entity shows."""
+        return self._attr_available
+
+    def _state_source(self) -> object | None:
+        """What the entity shows its state from (``None``: it is unavailable)."""
+        return self.coordinator.data if self.coordinator.last_update_success else None
+
+    @abstractmethod
+    def _state_from(self, source: Any) -> Shown:
+        """``(True, value, extra attributes)`` as ``source`` (from ``_state_source``) says."""
+
+    def _current(self) -> Shown:
+        """What the entity should show now, from the coordinators' data."""
+        source = self._state_source()
+        return UNAVAILABLE if source is None else self._state_from(source)
+
+    def _show(self, shown: Shown) -> None:
+        """Keep ``shown`` in the ``_attr_*`` Home Assistant reads when it writes the state."""
+        before, self._shown = self._shown, shown
+        # Each ``_attr_*`` set costs Home Assistant's cache invalidation: only what changed.
+        if shown[0] is not self._attr_available:
+            self._attr_available = bool(shown[0])
+        if len(shown) > 1:
+            self._show_value(shown[1])
+            if len(before) < 2 or shown[2] != before[2]:
+                self._attr_extra_state_attributes = shown[2]  # type: ignore[assignment]
+        if self._changes_with_time:
+            self._schedule_next_change()
+
+    def _show_value(self, value: object) -> None:
+        """Set the platform's value attribute (a class showing more than one overrides this)."""
+        if self._value_attr is not None:
+            setattr(self, self._value_attr, value)
 
     def next_change(self) -> datetime | None:
         """When what the entity shows next changes with time alone (``None``: never)."""
@@ -134,34 +181,45 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         return None
 
     @callback
-    def _follow_rename(self) -> None:
+    def _follow_rename(self) -> bool:
         """A monitor or rule renamed on the dashboard renames the entity (its ID stays)."""
         if (
-            not self._follows_renames
-            or not self.available
+            not self._attr_available
             or (placeholders := self.current_placeholders()) is None
             or placeholders == self.translation_placeholders
         ):
-            return
+            return False
         self._attr_translation_placeholders = placeholders
         self._renamed()
+        return True
 
     @callback
     def _renamed(self) -> None:
-        """Show and register the name anew (its placeholders or translation key changed)."""
+        """Register the name anew (its placeholders or translation key changed)."""
         # Home Assistant caches the name: setting and dropping _attr_name makes it read anew.
         self._attr_name = None
         del self._attr_name
-        self._written = None  # the friendly name changed: write
         if self.registry_entry is not None and isinstance(name := self.name, str):
             # The device page lists entities by the name they were registered with.
             er.async_get(self.hass).async_update_entity(self.entity_id, original_name=name)
 
+    @callback
+    def _look(self) -> bool:
+        """Show what the data says now; whether anything shown (the name included) changed."""
+        shown = self._current()
+        changed = shown != self._shown
+        if changed:
+            self._show(shown)
+        if self._follows_renames and self._follow_rename():
+            changed = True
+        return changed
+
     @override
     async def async_added_to_hass(self) -> None:
-        """Stop waiting for the next time change once removed."""
+        """Look at the data before Home Assistant writes the first state."""
         await super().async_added_to_hass()
         self.async_on_remove(self._cancel_next_change)
+        self._look()
 
     @callback
     def _cancel_next_change(self) -> None:
@@ -173,8 +231,7 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     def _schedule_next_change(self) -> None:
         """Be looked at again when the state changes with time (if it is shown and does)."""
         self._cancel_next_change()
-        # ``_written`` holds the availability the write just found (``available`` is not cheap).
-        when = self.next_change() if self._written and self._written[0] else None
+        when = self.next_change() if self._attr_available else None
         if when is not None and when > dt_util.utcnow():
             self._cancel_time_change = async_track_point_in_utc_time(
                 self.hass, self._time_changed, when
@@ -183,7 +240,7 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     @callback
     def _time_changed(self, _now: datetime) -> None:
         self._cancel_time_change = None
-        self._handle_coordinator_update()  # a write schedules the next change
+        self._handle_coordinator_update()  # a change schedules the next one
         if self._cancel_time_change is None:
             self._schedule_next_change()
 
@@ -197,33 +254,21 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
                 self.on_add_failed()
             raise
 
-    def _shown(self) -> tuple[object, ...]:
-        """What a state write would show: availability, then the value and attributes."""
-        if not self.available:
-            return (False,)
-        return (True, getattr(self, self._value_attr), self.extra_state_attributes)
-
-    @callback
-    @override
-    def _async_write_ha_state(self) -> None:
-        """Write the state, remembering what was written (HA's own writes included)."""
-        self._written = self._writing or self._shown()
-        super()._async_write_ha_state()
-        if self._changes_with_time:
-            self._schedule_next_change()
-
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        """Write only when something the state shows (the name included) changed."""
-        self._follow_rename()
-        shown = self._shown()
-        if shown != self._written:
-            self._writing = shown
-            try:
-                self.async_write_ha_state()
-            finally:
-                self._writing = None
+        """Write only when something the state shows (the name included) changed: once the
+        coordinator told every listener, when it is one that defers the writes."""
+        if not self._look():
+            return
+        coordinator = self.coordinator
+        if (
+            isinstance(coordinator, ServerDispatchCoordinator)
+            and (writes := coordinator.deferred_writes) is not None
+        ):
+            writes.append(self)
+        else:
+            self.async_write_ha_state()
 
 
 class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
@@ -242,10 +287,7 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
         entry: NezhaConfigEntry = coordinator.config_entry
         self.entity_description = description
         self.server_id = server.id
-        if getattr(description, "device_class", None) == "uptime":
-            # Home Assistant keeps an uptime within its drift tolerance as it was (a state that
-            # remembers): only its rendered state tells whether a new value shows.
-            self._value_attr = "state"
+        self._requires_online = description.requires_online
         self._attr_unique_id = server_unique_id(entry.entry_id, server.id, description.key)
         self._attr_device_info = server_device_info(
             entry, server, entry.runtime_data.dashboard_device_id
@@ -256,18 +298,22 @@ class NezhaServerEntity(NezhaEntity[NezhaServerCoordinator]):
         """The server's latest data (only while ``available``)."""
         return self.coordinator.data.servers[self.server_id]
 
-    @property
     @override
-    def available(self) -> bool:
-        """Available while the dashboard reports the server (and it is online, for metrics)."""
-        if (writing := self._writing) is not None:
-            return bool(writing[0])  # found by ``_shown`` for this very write: not again
-        data = self.coordinator.data
-        return (
-            super().available
-            and self.server_id in data.servers
-            and (not self.entity_description.requires_online or self.server_id in data.online)
-        )
+    def _state_source(self) -> Server | None:
+        """The server while the dashboard reports it (and it is online, for metrics)."""
+        coordinator = self.coordinator
+        if not coordinator.last_update_success:
+            return None
+        data = coordinator.data
+        server_id = self.server_id
+        if self._requires_online and server_id not in data.online:
+            return None
+        return data.servers.get(server_id)
+
+    @abstractmethod
+    @override
+    def _state_from(self, source: Server) -> Shown:
+        """``(True, value, extra attributes)`` of the server."""
 
 
 class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
@@ -304,12 +350,6 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
         """The monitor's name in the latest poll."""
         return {"monitor": self.server_monitors.monitors[self.monitor_id].name}
 
-    @property
-    def current_point(self) -> MonitorPoint | None:
-        """The newest point, unless it is too old (by the dashboard's clock) to be current."""
-        result = self.server_monitors
-        return current_point(result.monitors[self.monitor_id].latest, result.dashboard_time)
-
     @override
     async def async_added_to_hass(self) -> None:
         """Also hear when the server poll changes whether this server is online (availability)."""
@@ -320,23 +360,33 @@ class NezhaMonitorEntity(NezhaEntity[NezhaMonitorCoordinator]):
             )
         )
 
-    @property
     @override
-    def available(self) -> bool:
-        """Available while the server is online and its monitor poll reported this monitor.
+    def _state_source(self) -> ServerMonitors | None:
+        """The server's monitor poll while the server is online and it reported this monitor.
 
         An offline server measures nothing, so its last latency is no current reading.
         """
         servers = self.coordinator.server_coordinator
         result = self.coordinator.data.get(self.server_id)
-        return (
-            super().available
-            and servers.last_update_success
-            and self.server_id in servers.data.online
-            and result is not None
-            and result.ok
-            and self.monitor_id in result.monitors
-        )
+        if (
+            not self.coordinator.last_update_success
+            or not servers.last_update_success
+            or self.server_id not in servers.data.online
+            or result is None
+            or not result.ok
+            or self.monitor_id not in result.monitors
+        ):
+            return None
+        return result
+
+    def current_point(self, result: ServerMonitors) -> MonitorPoint | None:
+        """The newest point, unless it is too old (by the dashboard's clock) to be current."""
+        return current_point(result.monitors[self.monitor_id].latest, result.dashboard_time)
+
+    @abstractmethod
+    @override
+    def _state_from(self, source: ServerMonitors) -> Shown:
+        """``(True, value, None)`` from the server's monitor poll."""
 
 
 class NezhaDashboardEntity(NezhaEntity[NezhaServerCoordinator]):
@@ -375,30 +425,19 @@ class NezhaCycleEntity(NezhaEntity[NezhaServicesCoordinator]):
             entry, server, entry.runtime_data.dashboard_device_id
         )
 
-    @property
-    def usage(self) -> CycleUsage:
-        """The server's figures in the cycle (only while ``available``)."""
-        usage = self.coordinator.data.usage(self.rule_id, self.server_id)
-        assert usage is not None
-        return usage
-
-    @property
     @override
-    def available(self) -> bool:
-        """Available while the last ``/service`` poll reported this server in this cycle."""
-        return (
-            super().available
-            and self.coordinator.data.usage(self.rule_id, self.server_id) is not None
-        )
+    def _state_source(self) -> CycleUsage | None:
+        """The server's figures while the last ``/service`` poll reported it in this cycle."""
+        if not self.coordinator.last_update_success:
+            return None
+        return self.coordinator.data.usage(self.rule_id, self.server_id)
 
     @override
     def current_placeholders(self) -> dict[str, str]:
         """The alert rule's name in the latest poll."""
         return {"rule": self.coordinator.data.cycles[self.rule_id].name}
 
-    @property
-    @override
-    def extra_state_attributes(self) -> dict[str, Any] | None:
+    def direction(self) -> dict[str, Any] | None:
         """What the bytes count (in, out, both), when the credential may read the alert rules."""
         direction = self.coordinator.data.directions.get(self.rule_id)
         return None if direction is None else {"direction": direction}
@@ -425,18 +464,14 @@ class NezhaServiceEntity(NezhaEntity[NezhaServicesCoordinator]):
     @override
     def current_placeholders(self) -> dict[str, str]:
         """The monitor's name in the latest poll."""
-        return {"monitor": self.stats.name}
+        return {"monitor": self.coordinator.data.services[self.monitor_id].name}
 
-    @property
-    def stats(self) -> ServiceStats:
-        """The monitor's summary (only while ``available``)."""
-        return self.coordinator.data.services[self.monitor_id]
-
-    @property
     @override
-    def available(self) -> bool:
-        """Available while the last ``/service`` poll reported the monitor."""
-        return super().available and self.monitor_id in self.coordinator.data.services
+    def _state_source(self) -> ServiceStats | None:
+        """The monitor's summary while the last ``/service`` poll reported it."""
+        if not self.coordinator.last_update_success:
+            return None
+        return self.coordinator.data.services.get(self.monitor_id)
 
 
 class NezhaActionEntity(NezhaEntity[NezhaActionsCoordinator]):
@@ -479,11 +514,11 @@ class NezhaActionEntity(NezhaEntity[NezhaActionsCoordinator]):
         assert items is not None
         return items[self.item_id]
 
-    @property
     @override
-    def available(self) -> bool:
-        """Available while the last read listed the object."""
-        if not super().available or self.coordinator.data is None:
-            return False
-        items = self._items(self.coordinator.data)
-        return items is not None and self.item_id in items
+    def _state_source(self) -> object | None:
+        """The object while the last read listed it."""
+        data = self.coordinator.data
+        if not self.coordinator.last_update_success or data is None:
+            return None
+        items = self._items(data)
+        return None if items is None else items.get(self.item_id)

@@ -8,9 +8,9 @@ beside them, since a module of rows alone would have to import this one back.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, cast, override
+from typing import override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -35,7 +35,7 @@ from homeassistant.util import dt as dt_util
 from .api import Billing, CycleUsage, Server, ServiceStats, parse_billing
 from .api.actions import CronTask
 from .const import CRON_ENTITY_KEYS, MAX_GPUS, MONITOR_ENTITY_KEYS
-from .coordinator import ActionsData
+from .coordinator import ActionsData, NezhaServerCoordinator
 from .data import NezhaConfigEntry
 from .entity import (
     NezhaActionEntity,
@@ -46,6 +46,7 @@ from .entity import (
     NezhaServerEntity,
     NezhaServerEntityDescription,
     NezhaServiceEntity,
+    Shown,
     storable,
 )
 from .entity_tracking import (
@@ -56,7 +57,7 @@ from .entity_tracking import (
     async_track_service_entities,
 )
 from .registry import cron_unique_id
-from .state import ServersData
+from .state import ServerMonitors, ServersData
 
 PARALLEL_UPDATES = 0
 
@@ -502,14 +503,35 @@ class NezhaServerSensor(NezhaServerEntity, SensorEntity):
 
     entity_description: NezhaServerSensorEntityDescription
 
-    @property
+    def __init__(
+        self,
+        coordinator: NezhaServerCoordinator,
+        server: Server,
+        description: NezhaServerSensorEntityDescription,
+    ) -> None:
+        """Take the value function once (it runs for every change of the server)."""
+        super().__init__(coordinator, server, description)
+        self._value_fn = description.value_fn
+        self._uptime = description.device_class is SensorDeviceClass.UPTIME
+
     @override
-    def native_value(self) -> StateType | datetime:
-        """The value from the latest poll (unknown if Home Assistant could not store it)."""
-        if (writing := self._writing) is not None and writing[0] and self._value_attr != "state":
-            # Computed by ``_shown`` to decide this very write: not computed again for it.
-            return cast("StateType | datetime", writing[1])
-        return storable(self.entity_description.value_fn(self.server))
+    def _state_from(self, source: Server) -> Shown:
+        """The value (unknown if Home Assistant could not store it)."""
+        value = storable(self._value_fn(source))
+        if self._uptime and self._drifted(value):
+            return self._shown  # Home Assistant would show the boot time it shows now
+        return (True, value, None)
+
+    def _drifted(self, value: StateType | datetime) -> bool:
+        """Whether ``value`` is a boot time within Home Assistant's uptime drift tolerance of the
+        one shown (Home Assistant keeps the shown one then, so there is nothing to write)."""
+        shown = self._shown
+        return (
+            len(shown) > 1
+            and isinstance(value, datetime)
+            and isinstance(before := shown[1], datetime)
+            and abs(value - before) < timedelta(seconds=self._attr_uptime_drift_tolerance)
+        )
 
 
 class NezhaDashboardSensor(NezhaDashboardEntity, SensorEntity):
@@ -517,22 +539,21 @@ class NezhaDashboardSensor(NezhaDashboardEntity, SensorEntity):
 
     entity_description: NezhaDashboardSensorEntityDescription
 
-    @property
     @override
-    def native_value(self) -> int:
+    def _state_from(self, source: ServersData) -> Shown:
         """The count from the latest poll."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        return (True, self.entity_description.value_fn(source), None)
 
 
 class NezhaMonitorLatencySensor(NezhaMonitorEntity, SensorEntity):
     """The newest round-trip time of a ping monitor."""
 
-    @property
     @override
-    def native_value(self) -> float | None:
+    def _state_from(self, source: ServerMonitors) -> Shown:
         """Unknown for a failed round (0 ms) and when there is no current point."""
-        point = self.current_point
-        return storable(point.latency_ms) if point is not None and point.latency_ms > 0 else None
+        point = self.current_point(source)
+        latency = point.latency_ms if point is not None and point.latency_ms > 0 else None
+        return (True, storable(latency), None)
 
 
 class NezhaCycleSensor(NezhaCycleEntity, SensorEntity):
@@ -553,16 +574,16 @@ class NezhaCycleSensor(NezhaCycleEntity, SensorEntity):
             return UnitOfInformation.TEBIBYTES
         return super().suggested_unit_of_measurement
 
-    @property
     @override
-    def native_value(self) -> StateType | datetime:
+    def _state_from(self, source: CycleUsage) -> Shown:
         """The value from the latest ``/service`` poll (unknown if Home Assistant can't store it)."""
-        return storable(self.entity_description.value_fn(self.usage))
+        return (True, storable(self.entity_description.value_fn(source)), self.direction())
 
     @override
     def next_change(self) -> datetime | None:
         """When the cycle ends, for its end sensor."""
-        return self.entity_description.changes_at(self.usage)
+        usage = self._state_source()
+        return None if usage is None else self.entity_description.changes_at(usage)
 
 
 class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
@@ -570,11 +591,10 @@ class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
 
     entity_description: NezhaServiceSensorEntityDescription
 
-    @property
     @override
-    def native_value(self) -> StateType:
+    def _state_from(self, source: ServiceStats) -> Shown:
         """Unknown delay when nothing was measured today (0), or when it can't be stored."""
-        return storable(self.entity_description.value_fn(self.stats))
+        return (True, storable(self.entity_description.value_fn(source)), None)
 
 
 class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
@@ -583,58 +603,48 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
 
     entity_description: NezhaBillingSensorEntityDescription
 
-    @override
-    async def async_added_to_hass(self) -> None:
-        """Take the terms' name before the first state (the entity ID keeps the first name)."""
-        self._follow_rename()
-        await super().async_added_to_hass()
-
     @callback
     @override
-    def _follow_rename(self) -> None:
+    def _follow_rename(self) -> bool:
         """Switch the name's translation key when the terms start or stop never expiring."""
-        super()._follow_rename()
-        billing = self.billing if self.available else None
+        renamed = super()._follow_rename()
+        billing = self.billing if self._attr_available else None
         if billing is None:
-            return
+            return renamed
         description = BILLING_NEVER_EXPIRES if billing.never_expires else BILLING_EXPIRY
         key = description.translation_key
-        if key != self.translation_key:
-            self._attr_translation_key = key
-            self.__dict__.pop("_name_translation_key", None)  # HA caches the key's path
-            self._renamed()
+        if key == self.translation_key:
+            return renamed
+        self._attr_translation_key = key
+        self.__dict__.pop("_name_translation_key", None)  # HA caches the key's path
+        self._renamed()
+        return True
 
     @property
     def billing(self) -> Billing | None:
         """The terms in the latest note (None once the note no longer carries any)."""
         return _billing(self.server)
 
-    @property
     @override
-    def native_value(self) -> datetime | None:
-        """The next expiry, rolled forward for auto-renewal."""
-        billing = self.billing
-        return None if billing is None else storable(billing.expiry)
+    def _state_from(self, source: Server) -> Shown:
+        """The next expiry, rolled forward for auto-renewal; price, cycle, auto-renewal, and
+        whether it never expires."""
+        billing = _billing(source)
+        if billing is None:
+            return (True, None, None)
+        attributes = {
+            "never_expires": billing.never_expires,
+            "amount": billing.amount,
+            "cycle": billing.cycle,
+            "auto_renewal": billing.auto_renewal,
+        }
+        return (True, storable(billing.expiry), attributes)
 
     @override
     def next_change(self) -> datetime | None:
         """An auto-renewing server's expiry: then it rolls on to the next one."""
         billing = self.billing
         return billing.expiry if billing is not None and billing.auto_renewal else None
-
-    @property
-    @override
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Price, cycle, auto-renewal, and whether it never expires."""
-        billing = self.billing
-        if billing is None:
-            return None
-        return {
-            "never_expires": billing.never_expires,
-            "amount": billing.amount,
-            "cycle": billing.cycle,
-            "auto_renewal": billing.auto_renewal,
-        }
 
 
 class NezhaCronLastRunSensor(NezhaActionEntity, SensorEntity):
@@ -646,9 +656,7 @@ class NezhaCronLastRunSensor(NezhaActionEntity, SensorEntity):
     def _items(self, data: ActionsData) -> dict[int, CronTask] | None:
         return data.tasks
 
-    @property
     @override
-    def native_value(self) -> datetime | None:
+    def _state_from(self, source: CronTask) -> Shown:
         """The dashboard's time of the last run."""
-        task: CronTask = self.item
-        return task.last_executed_at
+        return (True, source.last_executed_at, None)

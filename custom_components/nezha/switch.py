@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, override
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 
 from .const import ALERT_RULE_SWITCH_KEY, NOTIFY_SWITCH_KEY
-from .entity import NezhaActionEntity
+from .entity import NezhaActionEntity, Shown
 from .entity_tracking import async_track_action_entities
 from .registry import alert_rule_unique_id, service_unique_id
 
@@ -60,12 +60,10 @@ async def async_setup_entry(
 class _NezhaActionSwitch(NezhaActionEntity, SwitchEntity):
     """On while the dashboard says so (read after every write)."""
 
-    @property
     @override
-    def is_on(self) -> bool:
-        """As the last read says."""
-        item: Switchable = self.item
-        return item.on
+    def _state_from(self, source: Switchable) -> Shown:
+        """On or off as the last read says."""
+        return (True, source.on, None)
 
     @abstractmethod
     def _write(self, on: bool) -> Coroutine[Any, Any, None]:

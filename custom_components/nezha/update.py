@@ -10,7 +10,7 @@ still reports success: the installed version then stays as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, override
+from typing import TYPE_CHECKING, Any, cast, override
 
 from homeassistant.components.update import (
     UpdateEntity,
@@ -21,7 +21,7 @@ from homeassistant.core import callback
 from homeassistant.helpers.translation import async_get_translations
 
 from .const import AGENT_UPDATE_KEY, DOMAIN
-from .entity import NezhaServerEntity, NezhaServerEntityDescription
+from .entity import NezhaServerEntity, NezhaServerEntityDescription, Shown
 from .entity_tracking import async_track_server_entities
 
 if TYPE_CHECKING:
@@ -122,28 +122,23 @@ class NezhaAgentUpdate(NezhaServerEntity, UpdateEntity):
         return None if data is None else data.agent_release
 
     @override
-    def _shown(self) -> tuple[object, ...]:
-        return (*super()._shown(), self.installed_version, self.latest_version)
-
-    @property
-    @override
-    def installed_version(self) -> str | None:
-        """What the agent reports."""
-        return self.server.host.agent_version if self.available else None
-
-    @property
-    @override
-    def latest_version(self) -> str | None:
-        """The newest official release; unknown when GitHub can't be read."""
+    def _state_from(self, source: Server) -> Shown:
+        """Installed (what the agent reports), latest (the newest official release; unknown
+        when GitHub can't be read) and the release's page."""
         release = self._release
-        return None if release is None else release.version
+        versions = (
+            source.host.agent_version,
+            None if release is None else release.version,
+            None if release is None else release.url,
+        )
+        return (True, versions, None)
 
-    @property
     @override
-    def release_url(self) -> str | None:
-        """The release's page."""
-        release = self._release
-        return None if release is None else release.url
+    def _show_value(self, value: object) -> None:
+        installed, latest, url = cast("tuple[str | None, str | None, str | None]", value)
+        self._attr_installed_version = installed
+        self._attr_latest_version = latest
+        self._attr_release_url = url
 
     @override
     async def async_install(self, version: str | None, backup: bool, **kwargs: Any) -> None:

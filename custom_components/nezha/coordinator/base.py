@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from itertools import count
 import logging
-from typing import Any, override
+from typing import Any, Protocol, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
@@ -114,12 +114,24 @@ class ServerContext:
 type _Listener = tuple[CALLBACK_TYPE, frozenset[str] | None]
 
 
+class StateWriter(Protocol):
+    """An entity whose state write waits for the end of a notification (``deferred_writes``)."""
+
+    def async_write_ha_state(self) -> None:
+        """Write the state it works out."""
+
+
 class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
-    """Tells a poll's news only to whom it concerns.
+    """Tells a poll's news only to whom it concerns, and writes what it changed in one pass.
 
     A subclass's ``_async_update_data`` calls ``_set_changed`` with the servers whose data or
     state changed. Everyone is called, as HA does, on anything else: the first poll, an outage
     and the recovery from it (availability changes for every entity), a manual update.
+
+    The listeners called work out what their entity shows and leave the state writes it needs
+    in ``deferred_writes``, made once every listener ran: working out 18,000 states and then
+    writing them keeps each pass's data in the CPU's caches, about a tenth less loop time for a
+    changed poll of 1,000 servers than writing each as it is worked out (``scripts/bench``).
     """
 
     def __init__(
@@ -135,6 +147,8 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self._listener_index: dict[int | None, dict[int, _Listener]] = {}
         self._listener_ids = count()
         self._changed: frozenset[int] | None = None
+        self.deferred_writes: list[StateWriter] | None = None
+        """While the listeners run: the entities whose state changed, to write after them."""
         self.changed_servers: frozenset[int] | None = None
         """The servers the latest notification is about; ``None`` means every server."""
         super().__init__(
@@ -181,7 +195,22 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
     @callback
     @override
     def async_update_listeners(self) -> None:
-        """Call the fleet's listeners and those of the changed servers, or everyone's."""
+        """Call the fleet's listeners and those of the changed servers, or everyone's; then
+        write the states they changed."""
+        writes: list[StateWriter] = []
+        self.deferred_writes = writes
+        try:
+            self._call_listeners()
+        finally:
+            self.deferred_writes = None
+        for entity in writes:
+            try:
+                entity.async_write_ha_state()
+            except Exception:
+                self.logger.exception("Unexpected error writing the state of %s", entity)
+
+    @callback
+    def _call_listeners(self) -> None:
         changed, self._changed = self._changed, None
         self.changed_servers = changed if self.last_update_success else None
         if self.changed_servers is None:
