@@ -11,7 +11,9 @@ thread's CPU time while the poll runs, state writes and their listeners included
 (``state_changed`` + ``state_reported`` events), the monitor round's wall time against its floor
 ``ceil(servers / concurrency) x latency``, the integration's own memory per server (tracemalloc:
 what a servers poll and a monitor round allocate and keep, from the client and the coordinators)
-and the process's RSS (printed only: read after the tracemalloc snapshot, Home Assistant included).
+and the process's RSS (printed only: read after the tracemalloc snapshot, Home Assistant included),
+and the longest stretch a changed poll's entity updates hold the event loop (the notification after
+the poll, and each pass of updates it leaves for later passes of the loop).
 Loop CPU is printed with the garbage collector's time taken out (``gc.callbacks``), median beside
 mean, and that time apart, with the full collections per 100 changed polls: a full collection of
 Home Assistant's heap takes up to seconds and lands in some polls only, which moves a median.
@@ -30,8 +32,9 @@ changed before each frame (the worst case: real agents report every ~3 s, so man
 and ``scan_interval`` = ``--push-scan`` (30 s, the default), for ``--push-windows`` windows. Timed:
 a frame's decoding and comparison (CPU per frame, and as a share of one core), all loop CPU per
 frame (entity updates included) on average; the worst frame's own loop CPU (the frame handler
-timed: its decoding, its comparison and the entity writes it causes, not other loop work such as
-a monitor round that lands between two frames) and the worst span from one frame to the next
+timed: its decoding, its comparison and the first pass of entity writes it causes, not other
+loop work such as a monitor round that lands between two frames), the worst of the passes of
+entity writes a frame leaves for later passes of the loop (``SERVERS_PER_PASS`` servers each) and the worst span from one frame to the next
 (everything the loop ran then); state writes per window
 beside a changed poll's; the window's loop CPU over the floor of the writes it made.
 """
@@ -170,7 +173,9 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
 
             await servers.async_refresh()  # settle: the first poll after set-up
             await hass.async_block_till_done()
+            stretches = time_update_stretches(servers, meter)
             for name, prepare in (("unchanged", None), ("changed", "/change")):
+                stretches.clear()
                 rows = []
                 full = meter.full
                 for _ in range(args.polls):
@@ -185,6 +190,10 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
                 result[f"{name}_full_gc_per_100"] = (meter.full - full) * 100 / args.polls
                 result[f"{name}_writes"] = statistics.median(r[1] for r in rows)
                 result[f"{name}_sim_cpu_ms"] = statistics.median(r[3] for r in rows) * 1e3
+                result[f"{name}_longest_stretch_ms"] = max(stretches, default=0.0) * 1e3
+            del servers.async_update_listeners
+            if "_run_pass" in vars(servers):
+                del servers._run_pass
             rounds = []
             for _ in range(args.rounds):
                 await control(args.control, "/reset")
@@ -238,6 +247,42 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
             )
             await hass.config_entries.async_unload(entry.entry_id)
     return result
+
+
+def time_update_stretches(servers: Any, meter: GcMeter) -> list[float]:
+    """Loop CPU of each stretch of entity updates a poll holds the event loop for (GC apart).
+
+    The notification after a poll, timed whole (in the baseline it updates every entity at once;
+    now it is the first pass), and each pass of updates it leaves for later passes of the loop.
+    """
+    stretches: list[float] = []
+    notify, run_pass = servers.async_update_listeners, getattr(servers, "_run_pass", None)
+    notifying = False
+
+    def timed_notify() -> None:
+        nonlocal notifying
+        mark, notifying = meter.mark(), True
+        try:
+            notify()
+        finally:
+            notifying = False
+            stretches.append(meter.since(mark).cpu)
+
+    def timed_pass(calls: Any) -> None:
+        assert run_pass is not None
+        if notifying:
+            run_pass(calls)
+            return
+        mark = meter.mark()
+        try:
+            run_pass(calls)
+        finally:
+            stretches.append(meter.since(mark).cpu)
+
+    servers.async_update_listeners = timed_notify
+    if run_pass is not None:
+        servers._run_pass = timed_pass
+    return stretches
 
 
 def run_worker(
@@ -308,6 +353,7 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
     )
     add("changed poll: full GC collections per 100", "{:.0f}", "changed_full_gc_per_100")
     add("changed poll: state writes", "{:.0f}", "changed_writes")
+    add("changed poll: longest stretch of updates, ms", "{:.1f}", "changed_longest_stretch_ms")
     add("floor: HA's loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("floor"))
     add("floor: state writes", "{:.0f}", "floor_writes")
     add("floor: states identical to the poll's", "{:.0f}", "floor_same_states")
@@ -342,6 +388,7 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
         push_row("push: parse + compare, % of one core", f"{push['push_core_percent']:.2f}")
         push_row("push: loop CPU ms per frame (all)", f"{push['push_loop_cpu_ms']:.1f}")
         push_row("push: worst frame, own loop CPU ms", f"{push['push_worst_frame_own_ms']:.1f}")
+        push_row("push: worst later pass, loop CPU ms", f"{push['push_worst_later_pass_ms']:.1f}")
         push_row("push: worst frame-to-frame, loop CPU ms", f"{push['push_worst_frame_ms']:.1f}")
         push_row("push: GC ms per scan_interval", f"{push['push_gc_ms_per_window']:.0f}")
         push_row("push: full GC per scan_interval", f"{push['push_full_gc_per_window']:.2f}")
@@ -420,7 +467,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog="'push: worst frame, own loop CPU' times the frame handler itself (a frame's"
-        " decoding, comparison and the entity writes it causes); 'worst frame-to-frame' is all"
+        " decoding, comparison and the first pass of entity writes it causes), 'worst later"
+        " pass' each pass of writes it leaves for later; 'worst frame-to-frame' is all"
         " loop CPU between two frames, other work such as a monitor round included.",
     )
     add = parser.add_argument

@@ -1,0 +1,103 @@
+"""A change to a big fleet is written over several passes of the event loop (issue 21).
+
+Counted, never timed: which servers' states each pass writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, HomeAssistant, callback
+import pytest
+
+from custom_components.nezha.coordinator import ServerDispatchCoordinator
+from custom_components.nezha.coordinator.base import SERVERS_PER_PASS
+from nezha_simulator import NezhaSimulator
+
+from .conftest import poll, setup_entry
+from .test_generations import entry_for
+
+SERVERS = 2 * SERVERS_PER_PASS + 10
+
+
+def cpu_sensors(written: list[str]) -> set[str]:
+    """The CPU sensors among written entity ids (one per server)."""
+    return {entity_id for entity_id in written if entity_id.endswith("_cpu_usage")}
+
+
+@pytest.fixture
+def fleet_of_60(simulator: NezhaSimulator) -> NezhaSimulator:
+    """More servers than three passes hold."""
+    for number in range(1, SERVERS + 1):
+        simulator.add_server(f"node-{number}")
+    return simulator
+
+
+async def test_a_change_to_every_server_is_written_a_few_servers_per_pass(
+    hass: HomeAssistant,
+    fleet_of_60: NezhaSimulator,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every server's CPU changes: each pass writes at most ``SERVERS_PER_PASS`` servers' states,
+    and together the passes write each server's CPU once."""
+    await setup_entry(hass, entry_for(fleet_of_60, "v0"))
+    passes: list[list[str]] = []
+    run_pass = ServerDispatchCoordinator._run_pass
+
+    def counted(self: ServerDispatchCoordinator[Any], calls: Any) -> None:
+        passes.append([])
+        run_pass(self, calls)
+
+    @callback
+    def record(event: Event) -> None:
+        if passes:
+            passes[-1].append(event.data["entity_id"])
+
+    monkeypatch.setattr(ServerDispatchCoordinator, "_run_pass", callback(counted))
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+
+    for server_id in range(1, SERVERS + 1):
+        fleet_of_60.set_status(server_id, cpu=50.0 + server_id / 10)
+    await poll(hass, freezer)
+
+    written = [cpu_sensors(one) for one in passes]
+    assert [len(one) for one in written if one] == [25, 25, 10]
+    assert set().union(*written) == {f"sensor.node_{n}_cpu_usage" for n in range(1, SERVERS + 1)}
+    for n in (1, SERVERS):
+        assert hass.states.get(f"sensor.node_{n}_cpu_usage").state == str(50.0 + n / 10)
+
+
+async def test_passes_left_at_unload_call_nobody(
+    hass: HomeAssistant,
+    fleet_of_60: NezhaSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An entry unloaded while a notification's later passes wait: they find no listener left,
+    so nothing is written after the unload began and nothing fails."""
+    entry = entry_for(fleet_of_60, "v0")
+    await setup_entry(hass, entry)
+    written: list[str] = []
+
+    @callback
+    def record(event: Event) -> None:
+        if (state := event.data["new_state"]) is not None and state.state == "60.0":
+            written.append(event.data["entity_id"])
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    for server_id in range(1, SERVERS + 1):
+        fleet_of_60.set_status(server_id, cpu=60.0)
+    await entry.runtime_data.servers.async_refresh()  # the first pass, at once
+    first = cpu_sensors(written)
+    written.clear()
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert len(first) == SERVERS_PER_PASS
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert not written  # the later passes' servers were never written
+    assert all(hass.states.get(entity_id).state == "unavailable" for entity_id in first)
