@@ -289,13 +289,15 @@ async def count_calls(
     through it) into a method of one of ``entities``, not from another of them: the coordinators
     waking an entity, however the integration routes it (fewer callbacks than writes would mean a
     route this misses). Home Assistant reading an entity's properties while writing its state is
-    not one.
+    not one, nor is the coordinator starting the write an entity asked for (``deferred_writes``).
     """
     from homeassistant import core
     from homeassistant.components.sensor import SensorEntity
     from homeassistant.helpers import update_coordinator
+    from homeassistant.helpers.entity import Entity
 
     state_code = SensorEntity.state.fget.__code__  # type: ignore[attr-defined]
+    write_code = Entity.async_write_ha_state.__code__
     ids = {id(entity) for entity in entities}
     callers = (package_dir, update_coordinator.__file__, core.__file__)
     counts = CallCounts()
@@ -306,6 +308,8 @@ async def count_calls(
         if code is state_code:
             counts.state += 1
             return None
+        if code is write_code:
+            return None  # a write, not a wake-up
         if not code.co_argcount or code.co_varnames[0] != "self":
             return monitoring.DISABLE  # no method: never a callback (stops its events)
         callee = sys._getframe(1)  # the frame of the call being started

@@ -23,6 +23,8 @@ already applied (a slow list, a manual update) only brings what frames lack.
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
+from typing import Any
 
 from .api import (
     CycleUsage,
@@ -56,8 +58,15 @@ def track_presence[IdT](
     return absent, gone
 
 
-_SERVER_FIELDS = tuple(field.name for field in fields(Server))
-_PARTS = {"host": fields(Host), "status": fields(Status)}
+def _fields_of(cls: type[Any], prefix: str = "") -> tuple[tuple[str, ...], attrgetter[Any]]:
+    """The names of a dataclass's fields (``prefix`` before each) and a getter of their values
+    (one C call per object, where a loop of ``getattr`` cost a call per field)."""
+    names = tuple(field.name for field in fields(cls))
+    return tuple(prefix + name for name in names), attrgetter(*names)
+
+
+_SERVER_FIELDS, _server_values = _fields_of(Server)
+_PARTS = {"host": _fields_of(Host, "host."), "status": _fields_of(Status, "status.")}
 
 
 def server_changes(old: Server, new: Server) -> frozenset[str]:
@@ -66,14 +75,19 @@ def server_changes(old: Server, new: Server) -> frozenset[str]:
     if old is new:
         return frozenset()
     changed: set[str] = set()
-    for name in _SERVER_FIELDS:
-        before, after = getattr(old, name), getattr(new, name)
+    for name, before, after in zip(
+        _SERVER_FIELDS, _server_values(old), _server_values(new), strict=True
+    ):
         if before == after:
             continue
         changed.add(name)
-        for part in _PARTS.get(name, ()):
-            if getattr(before, part.name) != getattr(after, part.name):
-                changed.add(f"{name}.{part.name}")
+        if (part := _PARTS.get(name)) is not None:
+            names, values = part
+            changed.update(
+                dotted
+                for dotted, was, now in zip(names, values(before), values(after), strict=True)
+                if was != now
+            )
     return frozenset(changed)
 
 
