@@ -3,6 +3,9 @@
 Every dashboard generation (v0 token API today, v1 JWT and v2 personal access tokens later) is parsed
 into these classes, so the entities never see a generation's wire format. A value the dashboard did
 not send, or sent with the wrong type, is ``None`` (unknown), never a made-up zero.
+
+The parsers build ``Server``, ``Host`` and ``Status`` with positional arguments (they run for every
+server of every poll): a new field goes last, or every parser changes with it.
 """
 
 from dataclasses import dataclass, field

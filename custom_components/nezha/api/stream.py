@@ -204,7 +204,11 @@ def decode_frame(data: str | bytes) -> StreamFrame:
     items: dict[int, Mapping[str, Any]] = {}
     servers = payload.get("servers")  # left out when no server is visible
     for item in servers if isinstance(servers, list) else ():
-        if isinstance(item, Mapping) and (server_id := unsigned(item, "id")) is not None:
+        # ``type() is dict`` first: an abstract class's ``isinstance`` is slow, and a frame has
+        # every server.
+        if (type(item) is dict or isinstance(item, Mapping)) and (
+            server_id := unsigned(item, "id")
+        ) is not None:
             items[server_id] = item
     now = unsigned(payload, "now")  # epoch milliseconds, with second resolution
     return StreamFrame(items, unix_seconds(now // 1000) if now is not None else None)
