@@ -315,7 +315,10 @@ def objects(data: Any, name: str = "data") -> list[Mapping[str, Any]]:
         return []
     if not isinstance(data, list):
         raise NezhaResponseError(f"{name} is {type(data).__name__}, not a list")
-    return [item for item in data if isinstance(item, Mapping)]
+    return [item for item in data if type(item) is dict or isinstance(item, Mapping)]  # see mapping
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 def has_report(state: Mapping[str, Any]) -> bool:
@@ -329,6 +332,8 @@ def has_report(state: Mapping[str, Any]) -> bool:
 
 
 def _is_figure(value: Any) -> bool:
+    if type(value) in _SCALARS:  # most values: no slow check against the abstract Mapping
+        return bool(value)
     if isinstance(value, list):
         return any(map(_is_figure, value))
     if isinstance(value, Mapping):

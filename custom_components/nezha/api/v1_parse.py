@@ -41,11 +41,13 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
     if server_id is None:
         _LOGGER.debug("Skipping a server entry without a numeric id")
         return None
-    last_active = rfc3339(item.get("last_active"))
+    reported_at = item.get("last_active")
+    last_active = rfc3339(reported_at)
     state = mapping(item, "state")
     # 2.x zeroes the time of an agent whose connection closed, and keeps its last state; a
-    # server never seen since the dashboard started has an empty one.
-    disconnected = _is_zero_time(item.get("last_active")) and has_report(state)
+    # server never seen since the dashboard started has an empty one. (A zero time reads as
+    # None: only then is it looked at.)
+    disconnected = last_active is None and _is_zero_time(reported_at) and has_report(state)
     geoip = mapping(item, "geoip")
     addresses = mapping(geoip, "ip")
     # ``GET /server`` nests the country code under ``geoip``; stream frames have it at the top.
