@@ -15,7 +15,16 @@ import aiohttp
 from yarl import URL
 
 from .errors import NezhaAuthError, NezhaResponseError, NezhaUnsupportedVersionError
-from .models import Host, MonitorsSnapshot, Server, ServersSnapshot, Status
+from .models import (
+    Host,
+    MonitorsSnapshot,
+    Server,
+    ServersSnapshot,
+    Status,
+    new_host,
+    new_server,
+    new_status,
+)
 from .parsing import (
     decode_json_object,
     has_report,
@@ -143,9 +152,9 @@ def _parse_server(item: Mapping[str, Any]) -> Server | None:
     # 0.x keeps the time of a stopped agent's last report; a zero time with a report kept means
     # what it means on 2.x (models.Server.disconnected).
     disconnected = seconds is not None and seconds <= 0 and reported
-    # The models are built with their fields in order, not by keyword (a third faster, for every
-    # server of every poll); a comment names the field where the key does not.
-    return Server(
+    # Built fast (models.new_server), with the fields in order rather than by keyword (faster
+    # again, for every server of every poll); a comment names a field where its key does not.
+    return new_server(
         server_id,
         text(item, "name") or f"#{server_id}",
         text(item, "tag") or "",
@@ -162,7 +171,7 @@ def _parse_server(item: Mapping[str, Any]) -> Server | None:
 
 
 def _parse_host(data: Mapping[str, Any]) -> Host:
-    return Host(
+    return new_host(
         text(data, "Platform"),
         text(data, "PlatformVersion"),
         text_tuple(data, "CPU"),  # cpu_models
@@ -180,7 +189,7 @@ def _parse_host(data: Mapping[str, Any]) -> Host:
 
 def _parse_status(data: Mapping[str, Any], *, has_gpu: bool) -> Status:
     gpu = number(data, "GPU")
-    return Status(
+    return new_status(
         number(data, "CPU"),
         unsigned(data, "MemUsed"),
         unsigned(data, "SwapUsed"),
