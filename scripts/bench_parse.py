@@ -8,6 +8,7 @@ event loop spends per poll or frame at that size:
 
 * ``v0 details``: a 0.x ``/api/v1/server/details`` answer, decoded and every server parsed;
 * ``2.x list``: a 2.x ``/api/v1/server`` body (the ``data`` list), decoded and parsed;
+* ``..., parse only``: the same without decoding (the standard library's ``json`` decodes both);
 * ``2.x frame, times``: a ``/ws/server`` frame decoded and every server's last report read
   (what most frames need);
 * ``2.x frame, all``: the same, with every server parsed too (a frame where all are compared).
@@ -36,11 +37,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "real_answers"
-sys.path.insert(0, str(ROOT))
-# custom_components/nezha/__init__.py imports Home Assistant, which the client does not need.
-_package = types.ModuleType("custom_components.nezha")
-_package.__path__ = [str(ROOT / "custom_components" / "nezha")]
-sys.modules.setdefault("custom_components.nezha", _package)
 
 Case = Callable[[], list[Any]]
 
@@ -117,13 +113,22 @@ def cases(api: str, count: int) -> dict[str, Case]:
         {"now": first["now"], "online": count, "servers": fleet(first["servers"][0], count)}
     ).encode()
 
+    decoded_details = json.loads(details)["result"]
+    decoded_list = json.loads(listed)["data"]
+
     def v0_details() -> list[Any]:
         payload = parsing.decode_json_object(details, 200)
         return [v0._parse_server(item) for item in parsing.objects(payload.get("result"), "result")]
 
+    def v0_parse() -> list[Any]:
+        return [v0._parse_server(item) for item in decoded_details]
+
     def list_2x() -> list[Any]:
         payload = parsing.decode_json_object(listed, 200)
         return [v1_parse.parse_server(item) for item in parsing.objects(payload.get("data"))]
+
+    def list_parse() -> list[Any]:
+        return [v1_parse.parse_server(item) for item in decoded_list]
 
     def frame_times() -> list[Any]:
         decoded = stream.decode_frame(frame)
@@ -138,7 +143,9 @@ def cases(api: str, count: int) -> dict[str, Case]:
 
     return {
         "v0 details": v0_details,
+        "v0, parse only": v0_parse,
         "2.x list": list_2x,
+        "2.x list, parse only": list_parse,
         "2.x frame, times": frame_times,
         "2.x frame, all": frame_all,
     }
@@ -197,14 +204,14 @@ def main() -> int:
                     f"{name}: this checkout and the baseline read the servers differently"
                 )
     print(f"{args.servers} servers, median of {args.runs} runs, µs per server")
-    print(f"{'case':<18} {'baseline':>9} {'now':>9} {'speed-up':>9}")
+    print(f"{'case':<20} {'baseline':>9} {'now':>9} {'speed-up':>9}")
     for name, case in mine.items():
         if name in theirs:
             before, now = medians_us([theirs[name], case], args.runs, args.servers)
-            print(f"{name:<18} {before:>9.2f} {now:>9.2f} {before / now:>8.2f}x")
+            print(f"{name:<20} {before:>9.2f} {now:>9.2f} {before / now:>8.2f}x")
         else:
             (now,) = medians_us([case], args.runs, args.servers)
-            print(f"{name:<18} {'-':>9} {now:>9.2f}")
+            print(f"{name:<20} {'-':>9} {now:>9.2f}")
     return 0
 
 
