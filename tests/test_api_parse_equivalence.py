@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import copy
-import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 import json
 import math
-import pickle
 from types import MappingProxyType
 from typing import Any
 
 from hypothesis import given, settings, strategies as st
-import pytest
 
 from custom_components.nezha.api import parsing, v0, v1_parse
 from custom_components.nezha.api.models import (
@@ -30,9 +27,6 @@ from custom_components.nezha.api.models import (
     Server,
     Status,
     Temperature,
-    new_host,
-    new_server,
-    new_status,
 )
 from custom_components.nezha.api.parsing import has_report, in_utc_range, unix_seconds
 from custom_components.nezha.api.stream import decode_frame
@@ -422,25 +416,3 @@ def test_edge_inputs_read_as_before() -> None:
         same(parsing.rfc3339(text), old_rfc3339(text))
     assert parsing.rfc3339("0001-01-02T00:00:00+23:59") == datetime(1, 1, 1, 0, 1, tzinfo=UTC)
     assert parsing.rfc3339("9999-12-31T00:01:00-23:59") is None
-
-
-def test_fast_built_models_are_plain_frozen_models() -> None:
-    """What ``new_server``/``new_host``/``new_status`` build is the model itself: same class,
-    frozen, hashed, copied and replaced like one built by the class (entities rely on it)."""
-    server = v0._parse_server(V0_SERVER)
-    reference = old_v0_server(V0_SERVER)
-    assert server is not None
-    assert reference is not None
-    pairs = ((server, reference), (server.host, reference.host), (server.status, reference.status))
-    for built, expected in pairs:
-        assert type(built) is type(expected)
-        assert built == expected
-        assert hash(built) == hash(expected)
-        assert pickle.loads(pickle.dumps(built)) == built
-        assert copy.deepcopy(built) == built
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            built.name = "changed"
-    assert dataclasses.replace(server, tag="x") == dataclasses.replace(reference, tag="x")
-    assert new_server(1, "a") == Server(1, "a")
-    assert new_host() == Host()
-    assert new_status() == Status()

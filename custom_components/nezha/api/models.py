@@ -3,15 +3,10 @@
 Every dashboard generation (v0 token API today, v1 JWT and v2 personal access tokens later) is parsed
 into these classes, so the entities never see a generation's wire format. A value the dashboard did
 not send, or sent with the wrong type, is ``None`` (unknown), never a made-up zero.
-
-The parsers build ``Server``, ``Host`` and ``Status`` through ``new_server``, ``new_host`` and
-``new_status`` with positional arguments (they run for every server of every poll): a new field
-goes last, or every parser changes with it.
 """
 
-from dataclasses import MISSING, Field, dataclass, field, fields, make_dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,43 +85,6 @@ class Server:
         """No report since the dashboard started: a new agent, or every agent for a few seconds
         after the dashboard restarts, until each reconnects."""
         return self.last_active is None and not self.disconnected
-
-
-def _built_fast[T](cls: type[T]) -> type[T]:
-    """A stand-in for the frozen dataclass ``cls`` whose calls make ``cls`` objects faster.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``, about 50 ns
-    a field: some 1.5 µs for a server's three objects, each poll, each server. The stand-in is the
-    same dataclass, not frozen (each field stored at once), with the same slots; that lets its
-    ``__post_init__`` make the new object a ``cls``. What it returns is a plain ``cls``: frozen,
-    hashable, equal to and printed as one built by ``cls`` itself.
-    """
-
-    def post_init(self: Any) -> None:
-        self.__class__ = cls
-
-    def same_field(spec: Field[Any]) -> tuple[str, Any, Field[Any]]:
-        if spec.default_factory is not MISSING:
-            return spec.name, spec.type, field(default_factory=spec.default_factory)
-        if spec.default is not MISSING:
-            return spec.name, spec.type, field(default=spec.default)
-        return spec.name, spec.type, field()
-
-    draft = make_dataclass(
-        f"_{cls.__name__}Draft",
-        [same_field(spec) for spec in fields(cast(Any, cls))],
-        namespace={"__post_init__": post_init},
-        slots=True,
-        repr=False,
-        eq=False,
-        match_args=False,
-    )
-    return cast(type[T], draft)
-
-
-new_host = _built_fast(Host)
-new_status = _built_fast(Status)
-new_server = _built_fast(Server)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ down. A number that can't be a measurement (not finite, negative where Go has an
 too big for a float or a ``uint64``) is unknown too.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
@@ -46,15 +46,43 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return _CREDENTIAL_SHAPES.sub("***", text)
 
 
+def _fast_json_loads() -> Callable[[str | bytes], Any]:
+    """orjson's decoder when it is there (Home Assistant ships it), else the standard library's.
+
+    A list or frame of 1,000 servers is about 1 MB: orjson reads it in a fifth of the time.
+    """
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    return orjson.loads
+
+
+_fast_loads = _fast_json_loads()
+
+
+def decode_json(data: str | bytes) -> Any:
+    """JSON as Python; ``ValueError`` (or ``RecursionError``) if it is none.
+
+    What the fast decoder refuses (``NaN``, integers past 64 bits, deep nesting, lone
+    surrogates) is read again by the standard library's: ``NaN`` and ``Infinity`` (which
+    Python's decoder accepts, Go's encoder never writes) become ``None``.
+    """
+    try:
+        return _fast_loads(data)
+    except ValueError:
+        return json.loads(data, parse_constant=lambda _: None)
+
+
 def decode_json_object(body: bytes, status: int, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
     """Decode a JSON object, or say plainly that this is not one (HTML from a proxy, a login page).
 
-    ``NaN`` and ``Infinity`` (which Python's decoder accepts, Go's encoder never writes) become
-    ``None``. The error quotes the start of the body, which tells a login page from a proxy's error
-    page; every one of ``secrets`` is cut out first, in case the page echoes the request.
+    ``NaN`` and ``Infinity`` become ``None`` (``decode_json``). The error quotes the start of the
+    body, which tells a login page from a proxy's error page; every one of ``secrets`` is cut out
+    first, in case the page echoes the request.
     """
     try:
-        payload = json.loads(body, parse_constant=lambda _: None)
+        payload = decode_json(body)
     except (ValueError, RecursionError) as err:  # also UnicodeDecodeError; deeply nested arrays
         text = redact(body.decode("utf-8", "replace"), secrets)
         raise NezhaResponseError(f"HTTP {status}: not JSON ({text[:40].strip()!r}…)") from err

@@ -15,16 +15,7 @@ import aiohttp
 from yarl import URL
 
 from .errors import NezhaAuthError, NezhaResponseError, NezhaUnsupportedVersionError
-from .models import (
-    Host,
-    MonitorsSnapshot,
-    Server,
-    ServersSnapshot,
-    Status,
-    new_host,
-    new_server,
-    new_status,
-)
+from .models import Host, MonitorsSnapshot, Server, ServersSnapshot, Status
 from .parsing import (
     decode_json_object,
     has_report,
@@ -152,60 +143,58 @@ def _parse_server(item: Mapping[str, Any]) -> Server | None:
     # 0.x keeps the time of a stopped agent's last report; a zero time with a report kept means
     # what it means on 2.x (models.Server.disconnected).
     disconnected = seconds is not None and seconds <= 0 and reported
-    # Built fast (models.new_server), with the fields in order rather than by keyword (faster
-    # again, for every server of every poll); a comment names a field where its key does not.
-    return new_server(
-        server_id,
-        text(item, "name") or f"#{server_id}",
-        text(item, "tag") or "",
-        last_active,
-        disconnected,
-        text(item, "ipv4"),
-        text(item, "ipv6"),
-        integer(item, "display_index") or 0,
-        host,
-        _parse_status(status_data, has_gpu=bool(host.gpu_models))
+    return Server(
+        id=server_id,
+        name=text(item, "name") or f"#{server_id}",
+        tag=text(item, "tag") or "",
+        last_active=last_active,
+        disconnected=disconnected,
+        ipv4=text(item, "ipv4"),
+        ipv6=text(item, "ipv6"),
+        display_index=integer(item, "display_index") or 0,
+        host=host,
+        status=_parse_status(status_data, has_gpu=bool(host.gpu_models))
         if last_active or reported
         else Status(),
     )
 
 
 def _parse_host(data: Mapping[str, Any]) -> Host:
-    return new_host(
-        text(data, "Platform"),
-        text(data, "PlatformVersion"),
-        text_tuple(data, "CPU"),  # cpu_models
-        unsigned(data, "MemTotal"),
-        unsigned(data, "DiskTotal"),
-        unsigned(data, "SwapTotal"),
-        text(data, "Arch"),
-        text(data, "Virtualization"),
-        unix_seconds(integer(data, "BootTime")),
-        text(data, "CountryCode"),
-        text(data, "Version"),  # agent_version
-        text_tuple(data, "GPU"),  # gpu_models
+    return Host(
+        platform=text(data, "Platform"),
+        platform_version=text(data, "PlatformVersion"),
+        cpu_models=text_tuple(data, "CPU"),
+        mem_total=unsigned(data, "MemTotal"),
+        disk_total=unsigned(data, "DiskTotal"),
+        swap_total=unsigned(data, "SwapTotal"),
+        arch=text(data, "Arch"),
+        virtualization=text(data, "Virtualization"),
+        boot_time=unix_seconds(integer(data, "BootTime")),
+        country_code=text(data, "CountryCode"),
+        agent_version=text(data, "Version"),
+        gpu_models=text_tuple(data, "GPU"),
     )
 
 
 def _parse_status(data: Mapping[str, Any], *, has_gpu: bool) -> Status:
     gpu = number(data, "GPU")
-    return new_status(
-        number(data, "CPU"),
-        unsigned(data, "MemUsed"),
-        unsigned(data, "SwapUsed"),
-        unsigned(data, "DiskUsed"),
-        unsigned(data, "NetInTransfer"),
-        unsigned(data, "NetOutTransfer"),
-        unsigned(data, "NetInSpeed"),
-        unsigned(data, "NetOutSpeed"),
-        unsigned(data, "Uptime"),
-        number(data, "Load1"),
-        number(data, "Load5"),
-        number(data, "Load15"),
-        unsigned(data, "TcpConnCount"),  # tcp_connections
-        unsigned(data, "UdpConnCount"),  # udp_connections
-        unsigned(data, "ProcessCount"),  # processes
-        temperatures(data.get("Temperatures")),
+    return Status(
+        cpu=number(data, "CPU"),
+        mem_used=unsigned(data, "MemUsed"),
+        swap_used=unsigned(data, "SwapUsed"),
+        disk_used=unsigned(data, "DiskUsed"),
+        net_in_transfer=unsigned(data, "NetInTransfer"),
+        net_out_transfer=unsigned(data, "NetOutTransfer"),
+        net_in_speed=unsigned(data, "NetInSpeed"),
+        net_out_speed=unsigned(data, "NetOutSpeed"),
+        uptime=unsigned(data, "Uptime"),
+        load_1=number(data, "Load1"),
+        load_5=number(data, "Load5"),
+        load_15=number(data, "Load15"),
+        tcp_connections=unsigned(data, "TcpConnCount"),
+        udp_connections=unsigned(data, "UdpConnCount"),
+        processes=unsigned(data, "ProcessCount"),
+        temperatures=temperatures(data.get("Temperatures")),
         # v0 always sends a GPU figure (0 without a GPU); it means something only with GPU models.
-        (gpu,) if has_gpu and gpu is not None else (),  # gpu_usage
+        gpu_usage=(gpu,) if has_gpu and gpu is not None else (),
     )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import logging
 from typing import Any
 
-from .models import Host, Server, Status, new_host, new_server, new_status
+from .models import Host, Server, Status
 from .parsing import (
     has_report,
     integer,
@@ -52,21 +52,18 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
     addresses = mapping(geoip, "ip")
     # ``GET /server`` nests the country code under ``geoip``; stream frames have it at the top.
     country_code = text(geoip, "country_code") or text(item, "country_code")
-    # Built fast (models.new_server), with the fields in order rather than by keyword (faster
-    # again, for every server of every poll); a comment names a field where its key does not.
-    return new_server(
-        server_id,
-        text(item, "name") or f"#{server_id}",
-        "",  # tag: 1.x/2.x have groups instead
-        last_active,
-        disconnected,
-        text(addresses, "ipv4_addr"),
-        text(addresses, "ipv6_addr"),
-        integer(item, "display_index") or 0,
-        _parse_host(mapping(item, "host"), country_code=country_code),
+    return Server(
+        id=server_id,
+        name=text(item, "name") or f"#{server_id}",
+        last_active=last_active,
+        disconnected=disconnected,
+        ipv4=text(addresses, "ipv4_addr"),
+        ipv6=text(addresses, "ipv6_addr"),
+        display_index=integer(item, "display_index") or 0,
+        host=_parse_host(mapping(item, "host"), country_code=country_code),
         # A server that never reported has an empty state: unknown, not zeros.
-        _parse_status(state) if last_active or disconnected else Status(),
-        text(item, "public_note"),
+        status=_parse_status(state) if last_active or disconnected else Status(),
+        public_note=text(item, "public_note"),
     )
 
 
@@ -77,19 +74,19 @@ def _is_zero_time(value: Any) -> bool:
 
 def _parse_host(data: Mapping[str, Any], *, country_code: str | None) -> Host:
     # Totals stay unknown when left out: a 0 there (no swap) and "not reported" look the same.
-    return new_host(
-        text(data, "platform"),
-        text(data, "platform_version"),
-        text_tuple(data, "cpu"),  # cpu_models
-        unsigned(data, "mem_total"),
-        unsigned(data, "disk_total"),
-        unsigned(data, "swap_total"),
-        text(data, "arch"),
-        text(data, "virtualization"),
-        unix_seconds(unsigned(data, "boot_time")),
-        country_code,
-        text(data, "version"),  # agent_version
-        text_tuple(data, "gpu"),  # gpu_models
+    return Host(
+        platform=text(data, "platform"),
+        platform_version=text(data, "platform_version"),
+        cpu_models=text_tuple(data, "cpu"),
+        mem_total=unsigned(data, "mem_total"),
+        disk_total=unsigned(data, "disk_total"),
+        swap_total=unsigned(data, "swap_total"),
+        arch=text(data, "arch"),
+        virtualization=text(data, "virtualization"),
+        boot_time=unix_seconds(unsigned(data, "boot_time")),
+        country_code=country_code,
+        agent_version=text(data, "version"),
+        gpu_models=text_tuple(data, "gpu"),
     )
 
 
@@ -97,24 +94,24 @@ def _parse_status(data: Mapping[str, Any]) -> Status:
     """The state of a server that has reported: every number left out is a 0."""
 
     count, figure = unsigned_or_zero, number_or_zero
-    return new_status(
-        figure(data, "cpu"),
-        count(data, "mem_used"),
-        count(data, "swap_used"),
-        count(data, "disk_used"),
-        count(data, "net_in_transfer"),
-        count(data, "net_out_transfer"),
-        count(data, "net_in_speed"),
-        count(data, "net_out_speed"),
-        count(data, "uptime"),
-        figure(data, "load_1"),
-        figure(data, "load_5"),
-        figure(data, "load_15"),
-        count(data, "tcp_conn_count"),  # tcp_connections
-        count(data, "udp_conn_count"),  # udp_connections
-        count(data, "process_count"),  # processes
-        temperatures(data.get("temperatures")),
-        number_tuple(data, "gpu"),  # gpu_usage
+    return Status(
+        cpu=figure(data, "cpu"),
+        mem_used=count(data, "mem_used"),
+        swap_used=count(data, "swap_used"),
+        disk_used=count(data, "disk_used"),
+        net_in_transfer=count(data, "net_in_transfer"),
+        net_out_transfer=count(data, "net_out_transfer"),
+        net_in_speed=count(data, "net_in_speed"),
+        net_out_speed=count(data, "net_out_speed"),
+        uptime=count(data, "uptime"),
+        load_1=figure(data, "load_1"),
+        load_5=figure(data, "load_5"),
+        load_15=figure(data, "load_15"),
+        tcp_connections=count(data, "tcp_conn_count"),
+        udp_connections=count(data, "udp_conn_count"),
+        processes=count(data, "process_count"),
+        temperatures=temperatures(data.get("temperatures")),
+        gpu_usage=number_tuple(data, "gpu"),
     )
 
 
