@@ -26,6 +26,7 @@ from custom_components.nezha.api import (
     NezhaV1Client,
     ServersSnapshot,
     StreamFrame,
+    parsing as parsing_module,
     stream as stream_module,
 )
 
@@ -232,10 +233,11 @@ async def test_unreachable_dashboard(http: aiohttp.ClientSession) -> None:
 
 
 def test_frames_decode_without_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The package needs only aiohttp: without orjson the standard library reads frames."""
+    """The package needs only aiohttp: without orjson the standard library reads frames (and
+    every answer: they share ``parsing.decode_json``)."""
     monkeypatch.setitem(sys.modules, "orjson", None)  # makes ``import orjson`` fail
-    assert stream_module.fast_json_loads() is json.loads
-    monkeypatch.setattr(stream_module, "_fast_loads", json.loads)
+    assert parsing_module._fast_json_loads() is json.loads
+    monkeypatch.setattr(parsing_module, "_fast_loads", json.loads)
     frame = stream_module.decode_frame(json.dumps({"now": NOW_MS, "servers": [FRAME_SERVER]}))
     assert list(frame.server_ids) == [3]
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
 import math
+from math import isfinite
 import re
 from typing import Any
 
@@ -45,15 +46,43 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return _CREDENTIAL_SHAPES.sub("***", text)
 
 
+def _fast_json_loads() -> Callable[[str | bytes], Any]:
+    """orjson's decoder when it is there (Home Assistant ships it), else the standard library's.
+
+    A list or frame of 1,000 servers is about 1 MB: orjson reads it in a fifth of the time.
+    """
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    return orjson.loads
+
+
+_fast_loads = _fast_json_loads()
+
+
+def decode_json(data: str | bytes) -> Any:
+    """JSON as Python; ``ValueError`` (or ``RecursionError``) if it is none.
+
+    What the fast decoder refuses (``NaN``, integers past 64 bits, deep nesting, lone
+    surrogates) is read again by the standard library's: ``NaN`` and ``Infinity`` (which
+    Python's decoder accepts, Go's encoder never writes) become ``None``.
+    """
+    try:
+        return _fast_loads(data)
+    except ValueError:
+        return json.loads(data, parse_constant=lambda _: None)
+
+
 def decode_json_object(body: bytes, status: int, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
     """Decode a JSON object, or say plainly that this is not one (HTML from a proxy, a login page).
 
-    ``NaN`` and ``Infinity`` (which Python's decoder accepts, Go's encoder never writes) become
-    ``None``. The error quotes the start of the body, which tells a login page from a proxy's error
-    page; every one of ``secrets`` is cut out first, in case the page echoes the request.
+    ``NaN`` and ``Infinity`` become ``None`` (``decode_json``). The error quotes the start of the
+    body, which tells a login page from a proxy's error page; every one of ``secrets`` is cut out
+    first, in case the page echoes the request.
     """
     try:
-        payload = json.loads(body, parse_constant=lambda _: None)
+        payload = decode_json(body)
     except (ValueError, RecursionError) as err:  # also UnicodeDecodeError; deeply nested arrays
         text = redact(body.decode("utf-8", "replace"), secrets)
         raise NezhaResponseError(f"HTTP {status}: not JSON ({text[:40].strip()!r}…)") from err
@@ -76,17 +105,35 @@ def http_date(value: str | None) -> datetime | None:
 def mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     """An object field; anything else is an empty object."""
     value = data.get(key)
-    return value if isinstance(value, Mapping) else {}
+    # ``isinstance`` against an abstract class is slow; decoded JSON objects are dicts.
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
+
+
+# The readers of single fields below run for each of a server's ~40 fields, for every server of
+# every poll and frame: each tries the well-typed case first (one exact type check, no further
+# call; ``type() is`` also keeps ``bool`` out) and hands anything else to the careful path.
 
 
 def integer(data: Mapping[str, Any], key: str) -> int | None:
     """A whole number of any sign (Go ``int``/``int64``), e.g. a display index or Unix seconds."""
-    return _whole(data.get(key))
+    value = data.get(key)
+    return value if type(value) is int else _whole(value)
 
 
 def unsigned(data: Mapping[str, Any], key: str) -> int | None:
     """A Go ``uint64``: a whole number from 0 to 2**64 - 1 (byte counts, ids, counts)."""
-    return _uint64(data.get(key))
+    value = data.get(key)
+    return value if type(value) is int and 0 <= value < UINT64_LIMIT else _uint64(value)
+
+
+def unsigned_or_zero(data: Mapping[str, Any], key: str) -> int | None:
+    """``unsigned``, except that a key left out is 0.
+
+    For Go's ``omitempty`` fields of an object known to be filled in: the encoder drops a field
+    whose value is zero, so its absence is a zero, while a present but odd value is still unknown.
+    """
+    value = data.get(key, 0)
+    return value if type(value) is int and 0 <= value < UINT64_LIMIT else _uint64(value)
 
 
 def _whole(value: Any) -> int | None:
@@ -111,7 +158,14 @@ def _uint64(value: Any) -> int | None:
 
 def number(data: Mapping[str, Any], key: str) -> float | None:
     """A finite float (a percentage, a load average, a latency)."""
-    return finite(data.get(key))
+    value = data.get(key)
+    return value if type(value) is float and isfinite(value) else finite(value)
+
+
+def number_or_zero(data: Mapping[str, Any], key: str) -> float | None:
+    """``number``, except that a key left out is 0.0 (``omitempty``, see ``unsigned_or_zero``)."""
+    value = data.get(key, 0.0)
+    return value if type(value) is float and isfinite(value) else finite(value)
 
 
 def finite(value: Any) -> float | None:
@@ -136,7 +190,7 @@ def text_tuple(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     value = data.get(key)
     if not isinstance(value, list):
         return ()
-    return tuple(item for item in value if isinstance(item, str) and item)
+    return tuple([item for item in value if isinstance(item, str) and item])  # a list: faster
 
 
 def unsigned_tuple(data: Mapping[str, Any], key: str) -> tuple[int, ...]:
@@ -144,7 +198,7 @@ def unsigned_tuple(data: Mapping[str, Any], key: str) -> tuple[int, ...]:
     value = data.get(key)
     if not isinstance(value, list):
         return ()
-    return tuple(whole for item in value if (whole := _uint64(item)) is not None)
+    return tuple([whole for item in value if (whole := _uint64(item)) is not None])
 
 
 def number_tuple(data: Mapping[str, Any], key: str) -> tuple[float, ...]:
@@ -152,7 +206,7 @@ def number_tuple(data: Mapping[str, Any], key: str) -> tuple[float, ...]:
     value = data.get(key)
     if not isinstance(value, list):
         return ()
-    return tuple(number for item in value if (number := finite(item)) is not None)
+    return tuple([number for item in value if (number := finite(item)) is not None])
 
 
 def unix_seconds(seconds: int | None) -> datetime | None:
@@ -177,7 +231,12 @@ def rfc3339(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None and in_utc_range(parsed) else None
+    # Offsets are under a day, so only a time in year 1 or 9999 can fall outside UTC.
+    return (
+        parsed
+        if parsed.tzinfo is not None and (1 < parsed.year < 9999 or in_utc_range(parsed))
+        else None
+    )
 
 
 def in_utc_range(moment: datetime) -> bool:
@@ -187,17 +246,6 @@ def in_utc_range(moment: datetime) -> bool:
     except OverflowError:
         return False
     return True
-
-
-def omitted_as[T](
-    data: Mapping[str, Any], key: str, read: Callable[[Mapping[str, Any], str], T | None], zero: T
-) -> T | None:
-    """``read(data, key)``, except that a key left out is ``zero``.
-
-    For Go's ``omitempty`` fields of an object known to be filled in: the encoder drops a field
-    whose value is zero, so its absence is a zero, while a present but odd value is still unknown.
-    """
-    return zero if key not in data else read(data, key)
 
 
 def temperatures(value: Any) -> tuple[Temperature, ...]:
@@ -295,7 +343,10 @@ def objects(data: Any, name: str = "data") -> list[Mapping[str, Any]]:
         return []
     if not isinstance(data, list):
         raise NezhaResponseError(f"{name} is {type(data).__name__}, not a list")
-    return [item for item in data if isinstance(item, Mapping)]
+    return [item for item in data if type(item) is dict or isinstance(item, Mapping)]  # see mapping
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 def has_report(state: Mapping[str, Any]) -> bool:
@@ -309,6 +360,8 @@ def has_report(state: Mapping[str, Any]) -> bool:
 
 
 def _is_figure(value: Any) -> bool:
+    if type(value) in _SCALARS:  # most values: no slow check against the abstract Mapping
+        return bool(value)
     if isinstance(value, list):
         return any(map(_is_figure, value))
     if isinstance(value, Mapping):

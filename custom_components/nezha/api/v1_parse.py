@@ -15,15 +15,15 @@ from .parsing import (
     has_report,
     integer,
     mapping,
-    number,
+    number_or_zero,
     number_tuple,
-    omitted_as,
     rfc3339,
     temperatures,
     text,
     text_tuple,
     unix_seconds,
     unsigned,
+    unsigned_or_zero,
     unsigned_tuple,
 )
 
@@ -41,11 +41,13 @@ def parse_server(item: Mapping[str, Any]) -> Server | None:
     if server_id is None:
         _LOGGER.debug("Skipping a server entry without a numeric id")
         return None
-    last_active = rfc3339(item.get("last_active"))
+    reported_at = item.get("last_active")
+    last_active = rfc3339(reported_at)
     state = mapping(item, "state")
     # 2.x zeroes the time of an agent whose connection closed, and keeps its last state; a
-    # server never seen since the dashboard started has an empty one.
-    disconnected = _is_zero_time(item.get("last_active")) and has_report(state)
+    # server never seen since the dashboard started has an empty one. (A zero time reads as
+    # None: only then is it looked at.)
+    disconnected = last_active is None and _is_zero_time(reported_at) and has_report(state)
     geoip = mapping(item, "geoip")
     addresses = mapping(geoip, "ip")
     # ``GET /server`` nests the country code under ``geoip``; stream frames have it at the top.
@@ -91,28 +93,23 @@ def _parse_host(data: Mapping[str, Any], *, country_code: str | None) -> Host:
 def _parse_status(data: Mapping[str, Any]) -> Status:
     """The state of a server that has reported: every number left out is a 0."""
 
-    def count(key: str) -> int | None:
-        return omitted_as(data, key, unsigned, 0)
-
-    def figure(key: str) -> float | None:
-        return omitted_as(data, key, number, 0.0)
-
+    count, figure = unsigned_or_zero, number_or_zero
     return Status(
-        cpu=figure("cpu"),
-        mem_used=count("mem_used"),
-        swap_used=count("swap_used"),
-        disk_used=count("disk_used"),
-        net_in_transfer=count("net_in_transfer"),
-        net_out_transfer=count("net_out_transfer"),
-        net_in_speed=count("net_in_speed"),
-        net_out_speed=count("net_out_speed"),
-        uptime=count("uptime"),
-        load_1=figure("load_1"),
-        load_5=figure("load_5"),
-        load_15=figure("load_15"),
-        tcp_connections=count("tcp_conn_count"),
-        udp_connections=count("udp_conn_count"),
-        processes=count("process_count"),
+        cpu=figure(data, "cpu"),
+        mem_used=count(data, "mem_used"),
+        swap_used=count(data, "swap_used"),
+        disk_used=count(data, "disk_used"),
+        net_in_transfer=count(data, "net_in_transfer"),
+        net_out_transfer=count(data, "net_out_transfer"),
+        net_in_speed=count(data, "net_in_speed"),
+        net_out_speed=count(data, "net_out_speed"),
+        uptime=count(data, "uptime"),
+        load_1=figure(data, "load_1"),
+        load_5=figure(data, "load_5"),
+        load_15=figure(data, "load_15"),
+        tcp_connections=count(data, "tcp_conn_count"),
+        udp_connections=count(data, "udp_conn_count"),
+        processes=count(data, "process_count"),
         temperatures=temperatures(data.get("temperatures")),
         gpu_usage=number_tuple(data, "gpu"),
     )
