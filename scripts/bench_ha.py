@@ -358,6 +358,14 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
     add("floor: state writes", "{:.0f}", "floor_writes")
     add("floor: states identical to the poll's", "{:.0f}", "floor_same_states")
     lines.append(("changed poll / floor (medians)", *(ratio(rows[name]) for name in names)))
+    add("floor: giving the clones their values, ms", "{:.1f}", "floor_given_ms")
+
+    def given_ratio(row: dict[str, Any]) -> str:
+        return f"{row['changed_cpu_ms'] / (row['floor_cpu_ms'] + row['floor_given_ms']):.2f}x"
+
+    lines.append(
+        ("changed poll / (floor + values given)", *(given_ratio(rows[name]) for name in names))
+    )
     add("SensorEntity.state per written sensor", "{:.2f}", "state_per_sensor")
     add("  the same, floor", "{:.2f}", "floor_state_per_sensor")
     add("entity callbacks per changed poll / writes", "{:.2f}", "callbacks_per_write")

@@ -368,9 +368,13 @@ async def test_options_open_during_an_outage(
     logged: str,
     current: dict[str, str],
     offered: list[str] | None,
+    mock_setup_entry: AsyncMock,
 ) -> None:
     """The dashboard down or answering badly: the form opens with only the current group (or no
-    group field), says why, and saves; an invalid value keeps the notice."""
+    group field), says why, and saves; an invalid value keeps the notice.
+
+    Saving reloads the entry in the background: its set-up is the mock's, and the test waits for
+    it (a real one would poll the failing mock while the test tears down)."""
     caplog.set_level(logging.DEBUG, logger="custom_components.nezha")
     hass.config_entries.async_update_entry(entry, options=current)
     dashboard.servers.side_effect = side_effect
@@ -396,6 +400,7 @@ async def test_options_open_during_an_outage(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {**SAVED_OPTIONS, **current}
     assert dashboard.servers.await_count == 1
+    await hass.async_block_till_done()
 
 
 @UNEXPECTED_FLOW_ERROR
