@@ -30,9 +30,8 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
-from homeassistant.util import dt as dt_util
 
-from .api import Billing, CycleUsage, Server, ServiceStats, parse_billing
+from .api import Billing, CycleUsage, Server, ServiceStats
 from .api.actions import CronTask
 from .const import CRON_ENTITY_KEYS, MAX_GPUS, MONITOR_ENTITY_KEYS
 from .coordinator import ActionsData, NezhaServerCoordinator
@@ -56,39 +55,21 @@ from .entity_tracking import (
     async_track_server_entities,
     async_track_service_entities,
 )
+from .figures import (
+    billing_now,
+    cycle_end,
+    gpu_count,
+    gpu_usage,
+    has_gpu,
+    has_quota,
+    mean,
+    percent,
+    uptime_share,
+)
 from .registry import cron_unique_id
 from .state import ServerMonitors, ServersData
 
 PARALLEL_UPDATES = 0
-
-
-def _gpu_count(server: Server) -> int:
-    """How many GPUs the agent names or reports a usage for."""
-    return max(len(server.host.gpu_models), len(server.status.gpu_usage))
-
-
-def _has_gpu(number: int, server: Server) -> bool:
-    """Whether a server with several GPUs has GPU ``number`` (counted from 1)."""
-    count = _gpu_count(server)
-    return count > 1 and count >= number
-
-
-def _gpu_usage(number: int, server: Server) -> float | None:
-    """The usage of GPU ``number`` (counted from 1), if the agent reported it."""
-    usage = server.status.gpu_usage
-    return usage[number - 1] if len(usage) >= number else None
-
-
-def _mean(values: tuple[float, ...]) -> float | None:
-    """The average, without the overflow of a sum (``fmean`` fails on two GPUs at 1.7e308)."""
-    return sum(value / len(values) for value in values) if values else None
-
-
-def _percent(used: int | None, total: int | None) -> float | None:
-    """``used`` as a share of ``total``; unknown when either is unknown or the total is 0."""
-    if used is None or not total:
-        return None
-    return used / total * 100
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,20 +164,20 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
     _bytes("memory_used", lambda s: s.status.mem_used, {"status.mem_used"}),
     _share(
         "memory_usage",
-        lambda s: _percent(s.status.mem_used, s.host.mem_total),
+        lambda s: percent(s.status.mem_used, s.host.mem_total),
         {"status.mem_used", "host.mem_total"},
     ),
     _bytes("swap_used", lambda s: s.status.swap_used, {"status.swap_used"}, enabled=False),
     _share(
         "swap_usage",
-        lambda s: _percent(s.status.swap_used, s.host.swap_total),
+        lambda s: percent(s.status.swap_used, s.host.swap_total),
         {"status.swap_used", "host.swap_total"},
         enabled=False,
     ),
     _bytes("disk_used", lambda s: s.status.disk_used, {"status.disk_used"}),
     _share(
         "disk_usage",
-        lambda s: _percent(s.status.disk_used, s.host.disk_total),
+        lambda s: percent(s.status.disk_used, s.host.disk_total),
         {"status.disk_used", "host.disk_total"},
     ),
     _rate("network_in_speed", lambda s: s.status.net_in_speed, {"status.net_in_speed"}),
@@ -267,9 +248,9 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
-        exists_fn=lambda s: _gpu_count(s) > 0,
+        exists_fn=lambda s: gpu_count(s) > 0,
         reads=frozenset({"status.gpu_usage"}),
-        value_fn=lambda s: _mean(s.status.gpu_usage),
+        value_fn=lambda s: mean(s.status.gpu_usage),
     ),
     # A server with several GPUs also gets one sensor per GPU (gpu_usage is their average).
     *(
@@ -280,9 +261,9 @@ SERVER_SENSORS: tuple[NezhaServerSensorEntityDescription, ...] = (
             state_class=SensorStateClass.MEASUREMENT,
             native_unit_of_measurement=PERCENTAGE,
             suggested_display_precision=1,
-            exists_fn=partial(_has_gpu, number),
+            exists_fn=partial(has_gpu, number),
             reads=frozenset({"status.gpu_usage"}),
-            value_fn=partial(_gpu_usage, number),
+            value_fn=partial(gpu_usage, number),
         )
         for number in range(1, MAX_GPUS + 1)
     ),
@@ -343,20 +324,6 @@ TIB = 1024**4
 """A quota above 1 TiB is shown in TiB (its used bytes too): "9.30 TiB of 10", not "9,523 GiB"."""
 
 
-def _has_quota(usage: CycleUsage) -> bool:
-    return bool(usage.quota)
-
-
-def _not_full(share: float | None) -> float | None:
-    """A share below 100 % at most 99.99 %, so two decimals never round it up to "100.00"."""
-    return share if share is None or share >= 100 else min(share, 99.99)
-
-
-def _cycle_end(usage: CycleUsage) -> datetime | None:
-    """The end of the current cycle; unknown once passed, until the dashboard names the next."""
-    return usage.end if usage.end is None or usage.end > dt_util.utcnow() else None
-
-
 @dataclass(frozen=True, kw_only=True)
 class NezhaCycleSensorEntityDescription(NezhaCycleEntityDescription, SensorEntityDescription):
     """A sensor of one server in one traffic cycle."""
@@ -386,7 +353,7 @@ CYCLE_SENSORS: tuple[NezhaCycleSensorEntityDescription, ...] = (
         suggested_unit_of_measurement=UnitOfInformation.GIBIBYTES,
         suggested_display_precision=2,
         entity_registry_enabled_default=False,
-        exists_fn=_has_quota,
+        exists_fn=has_quota,
         value_fn=lambda usage: usage.quota or None,
     ),
     NezhaCycleSensorEntityDescription(
@@ -395,14 +362,14 @@ CYCLE_SENSORS: tuple[NezhaCycleSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=1,
-        exists_fn=_has_quota,
-        value_fn=lambda usage: _percent(usage.used, usage.quota),
+        exists_fn=has_quota,
+        value_fn=lambda usage: percent(usage.used, usage.quota),
     ),
     NezhaCycleSensorEntityDescription(
         key="transfer_cycle_end",
         translation_key="transfer_cycle_end",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_cycle_end,
+        value_fn=cycle_end,
         changes_at=lambda usage: usage.end,
     ),
 )
@@ -422,14 +389,7 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=2,
-        value_fn=lambda stats: _not_full(
-            _percent(
-                stats.total_up,
-                None
-                if stats.total_up is None or stats.total_down is None
-                else stats.total_up + stats.total_down,
-            )
-        ),
+        value_fn=uptime_share,
     ),
     NezhaServiceSensorEntityDescription(
         key="service_delay",
@@ -443,10 +403,6 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorEntityDescription, ...] = (
 )
 
 
-def _billing(server: Server) -> Billing | None:
-    return parse_billing(server.public_note, dt_util.utcnow())
-
-
 @dataclass(frozen=True, kw_only=True)
 class NezhaBillingSensorEntityDescription(NezhaServerEntityDescription, SensorEntityDescription):
     """The billing sensor of a server whose ``public_note`` carries billing terms."""
@@ -458,7 +414,7 @@ BILLING_EXPIRY = NezhaBillingSensorEntityDescription(
     device_class=SensorDeviceClass.TIMESTAMP,
     requires_online=False,  # the note is the dashboard's, not the agent's
     reads=frozenset({"public_note"}),  # and the time, which ``next_change`` follows
-    exists_fn=lambda server: _billing(server) is not None,
+    exists_fn=lambda server: billing_now(server) is not None,
 )
 
 BILLING_NEVER_EXPIRES = replace(BILLING_EXPIRY, translation_key="billing_never_expires")
@@ -623,13 +579,13 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
     @property
     def billing(self) -> Billing | None:
         """The terms in the latest note (None once the note no longer carries any)."""
-        return _billing(self.server)
+        return billing_now(self.server)
 
     @override
     def _state_from(self, source: Server) -> Shown:
         """The next expiry, rolled forward for auto-renewal; price, cycle, auto-renewal, and
         whether it never expires."""
-        billing = _billing(source)
+        billing = billing_now(source)
         if billing is None:
             return (True, None, None)
         attributes = {
