@@ -20,7 +20,7 @@ from nezha_simulator import NezhaSimulator
 from .conftest import poll, setup_entry
 from .test_generations import entry_for
 
-SERVERS = 2 * SERVERS_PER_PASS + 10
+SERVERS = 2 * SERVERS_PER_PASS + SERVERS_PER_PASS // 2
 
 
 def cpu_sensors(written: list[str]) -> set[str]:
@@ -29,8 +29,8 @@ def cpu_sensors(written: list[str]) -> set[str]:
 
 
 @pytest.fixture
-def fleet_of_60(simulator: NezhaSimulator) -> NezhaSimulator:
-    """More servers than three passes hold."""
+def big_fleet(simulator: NezhaSimulator) -> NezhaSimulator:
+    """Servers for two and a half passes."""
     for number in range(1, SERVERS + 1):
         simulator.add_server(f"node-{number}")
     return simulator
@@ -38,13 +38,13 @@ def fleet_of_60(simulator: NezhaSimulator) -> NezhaSimulator:
 
 async def test_a_change_to_every_server_is_written_a_few_servers_per_pass(
     hass: HomeAssistant,
-    fleet_of_60: NezhaSimulator,
+    big_fleet: NezhaSimulator,
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every server's CPU changes: each pass writes at most ``SERVERS_PER_PASS`` servers' states,
     and together the passes write each server's CPU once."""
-    await setup_entry(hass, entry_for(fleet_of_60, "v0"))
+    await setup_entry(hass, entry_for(big_fleet, "v0"))
     passes: list[list[str]] = []
     run_pass = ServerDispatchCoordinator._run_pass
 
@@ -61,11 +61,15 @@ async def test_a_change_to_every_server_is_written_a_few_servers_per_pass(
     hass.bus.async_listen(EVENT_STATE_CHANGED, record)
 
     for server_id in range(1, SERVERS + 1):
-        fleet_of_60.set_status(server_id, cpu=50.0 + server_id / 10)
+        big_fleet.set_status(server_id, cpu=50.0 + server_id / 10)
     await poll(hass, freezer)
 
     written = [cpu_sensors(one) for one in passes]
-    assert [len(one) for one in written if one] == [25, 25, 10]
+    assert [len(one) for one in written if one] == [
+        SERVERS_PER_PASS,
+        SERVERS_PER_PASS,
+        SERVERS_PER_PASS // 2,
+    ]
     assert set().union(*written) == {f"sensor.node_{n}_cpu_usage" for n in range(1, SERVERS + 1)}
     for n in (1, SERVERS):
         assert hass.states.get(f"sensor.node_{n}_cpu_usage").state == str(50.0 + n / 10)
@@ -73,12 +77,12 @@ async def test_a_change_to_every_server_is_written_a_few_servers_per_pass(
 
 async def test_passes_left_at_unload_call_nobody(
     hass: HomeAssistant,
-    fleet_of_60: NezhaSimulator,
+    big_fleet: NezhaSimulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An entry unloaded while a notification's later passes wait: they find no listener left,
     so nothing is written after the unload began and nothing fails."""
-    entry = entry_for(fleet_of_60, "v0")
+    entry = entry_for(big_fleet, "v0")
     await setup_entry(hass, entry)
     written: list[str] = []
 
@@ -89,7 +93,7 @@ async def test_passes_left_at_unload_call_nobody(
 
     hass.bus.async_listen(EVENT_STATE_CHANGED, record)
     for server_id in range(1, SERVERS + 1):
-        fleet_of_60.set_status(server_id, cpu=60.0)
+        big_fleet.set_status(server_id, cpu=60.0)
     await entry.runtime_data.servers.async_refresh()  # the first pass, at once
     first = cpu_sensors(written)
     written.clear()
