@@ -268,14 +268,14 @@ def time_update_stretches(servers: Any, meter: GcMeter) -> list[float]:
             notifying = False
             stretches.append(meter.since(mark).cpu)
 
-    def timed_pass(calls: Any) -> None:
+    def timed_pass(*args: Any, **kwargs: Any) -> None:
         assert run_pass is not None
         if notifying:
-            run_pass(calls)
+            run_pass(*args, **kwargs)
             return
         mark = meter.mark()
         try:
-            run_pass(calls)
+            run_pass(*args, **kwargs)
         finally:
             stretches.append(meter.since(mark).cpu)
 

@@ -83,13 +83,13 @@ async def measure_push(
             apply_cpu += time.thread_time() - start
             frames_own.append(last_decode + meter.since(own).cpu)
 
-    def timed_pass(calls: Any) -> None:
+    def timed_pass(*args: Any, **kwargs: Any) -> None:
         if applying:  # the first pass, timed with its frame
-            run_pass(calls)
+            run_pass(*args, **kwargs)
             return
         mark = meter.mark()
         try:
-            run_pass(calls)
+            run_pass(*args, **kwargs)
         finally:
             later_passes.append(meter.since(mark).cpu)
 

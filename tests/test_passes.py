@@ -5,6 +5,7 @@ Counted, never timed: which servers' states each pass writes.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -48,9 +49,9 @@ async def test_a_change_to_every_server_is_written_a_few_servers_per_pass(
     passes: list[list[str]] = []
     run_pass = ServerDispatchCoordinator._run_pass
 
-    def counted(self: ServerDispatchCoordinator[Any], calls: Any) -> None:
+    def counted(self: ServerDispatchCoordinator[Any], *args: Any, **kwargs: Any) -> None:
         passes.append([])
-        run_pass(self, calls)
+        run_pass(self, *args, **kwargs)
 
     @callback
     def record(event: Event) -> None:
@@ -105,3 +106,39 @@ async def test_passes_left_at_unload_call_nobody(
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert not written  # the later passes' servers were never written
     assert all(hass.states.get(entity_id).state == "unavailable" for entity_id in first)
+
+
+async def test_a_pass_left_for_later_compares_the_data_of_its_own_poll(
+    hass: HomeAssistant,
+    big_fleet: NezhaSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll changes every CPU; before its later passes run, the next poll changes every
+    memory figure. The first poll's passes still wake the CPU sensors (what changed in *their*
+    poll), so every server ends showing both."""
+    entry = entry_for(big_fleet, "v0")
+    await setup_entry(hass, entry)
+    gate = asyncio.Event()
+    run_later = ServerDispatchCoordinator._run_later
+
+    async def held(self: ServerDispatchCoordinator[Any], *args: Any) -> None:
+        await gate.wait()
+        await run_later(self, *args)
+
+    monkeypatch.setattr(ServerDispatchCoordinator, "_run_later", held)
+    servers = entry.runtime_data.servers
+    for server_id in range(1, SERVERS + 1):
+        big_fleet.set_status(server_id, cpu=71.0)
+    await servers.async_refresh()
+    for server_id in range(1, SERVERS + 1):
+        big_fleet.set_status(server_id, mem_used=3 * 2**30)
+    await servers.async_refresh()
+    last = f"sensor.node_{SERVERS}_cpu_usage"
+    assert hass.states.get(last).state != "71.0"  # its pass waits
+
+    gate.set()
+    await hass.async_block_till_done()
+
+    for n in range(1, SERVERS + 1):
+        assert hass.states.get(f"sensor.node_{n}_cpu_usage").state == "71.0"
+        assert hass.states.get(f"sensor.node_{n}_memory_used").state == "3.0"

@@ -9,7 +9,7 @@ it follows through its coordinator context (an ``int`` server id, or a ``ServerC
 also names what of the server it reads); any other context means the whole fleet.
 
 Of a changed server, an entity whose ``ServerContext`` names what it reads hears of the change
-only when one of those fields, or the server's state (see ``_fields_changed``), changed: the
+only when one of those fields, or the server's state (see ``_field_changes``), changed: the
 metric change of a poll wakes the metric entities, not the server's addresses or billing.
 """
 
@@ -113,8 +113,8 @@ class ServerContext:
 
 
 type _Listener = tuple[CALLBACK_TYPE, frozenset[str] | None]
-type _Call = tuple[dict[int, _Listener], int]
-"""A listener to call: its server's bucket and its id there (gone from it once removed)."""
+type FieldChanges = Callable[[int], frozenset[str] | None]
+"""Which fields of a server's data a notification changed (``None``: its state, or unknown)."""
 
 SERVERS_PER_PASS = 10
 """Servers whose entities one pass of the event loop works out and writes. A change to every
@@ -208,63 +208,60 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
     @callback
     @override
     def async_update_listeners(self) -> None:
-        """Call the fleet's listeners and those of the changed servers, or everyone's, a few
-        servers per pass of the event loop; each pass then writes the states it changed."""
-        first, *later = self._passes()
-        self._run_pass(first)
-        if later:
-            self._entry.async_create_task(
-                self.hass, self._run_later(later), f"{self.name} listeners", eager_start=False
-            )
-
-    def _passes(self) -> list[list[_Call]]:
-        """The listeners to call, in passes: the fleet's and ``SERVERS_PER_PASS`` servers' in
-        the first, then ``SERVERS_PER_PASS`` servers' each."""
+        """Call the fleet's listeners and those of the changed servers, or everyone's,
+        ``SERVERS_PER_PASS`` servers per pass of the event loop; each pass then writes the
+        states it changed."""
         changed, self._changed = self._changed, None
         self.changed_servers = changed if self.last_update_success else None
-        index = self._listener_index
-        fleet = index.get(None, {})
-        passes: list[list[_Call]] = [[(fleet, listener_id) for listener_id in fleet]]
         if self.changed_servers is None:  # everyone
-            server_ids: Collection[int] = [key for key in index if key is not None]
+            server_ids = [key for key in self._listener_index if key is not None]
+            fields_of = None
         else:
-            server_ids = self.changed_servers
-        in_pass = 0
-        for server_id in server_ids:
-            if not (bucket := index.get(server_id)):
-                continue
-            if in_pass == SERVERS_PER_PASS:
-                passes.append([])
-                in_pass = 0
-            in_pass += 1
-            fields = None if self.changed_servers is None else self._fields_changed(server_id)
-            passes[-1].extend(
-                (bucket, listener_id)
-                for listener_id, (_, reads) in bucket.items()
-                if fields is None or reads is None or not reads.isdisjoint(fields)
+            server_ids = list(self.changed_servers)
+            fields_of = self._field_changes()
+        self._run_pass(server_ids[:SERVERS_PER_PASS], fields_of, fleet=True)
+        if later := server_ids[SERVERS_PER_PASS:]:
+            self._entry.async_create_task(
+                self.hass,
+                self._run_later(later, fields_of),
+                f"{self.name} listeners",
+                eager_start=False,
             )
-        return passes
 
-    async def _run_later(self, passes: list[list[_Call]]) -> None:
-        """Run each pass in a pass of the event loop of its own."""
-        for calls in passes:
+    async def _run_later(self, server_ids: list[int], fields_of: FieldChanges | None) -> None:
+        """The passes after the first, each in a pass of the event loop of its own."""
+        for start in range(0, len(server_ids), SERVERS_PER_PASS):
             await asyncio.sleep(0)
-            self._run_pass(calls)
+            self._run_pass(server_ids[start : start + SERVERS_PER_PASS], fields_of)
 
     @callback
-    def _run_pass(self, calls: list[_Call]) -> None:
-        """Call the listeners still registered, then write the states they changed."""
+    def _run_pass(
+        self, server_ids: list[int], fields_of: FieldChanges | None, *, fleet: bool = False
+    ) -> None:
+        """Call the listeners of ``server_ids`` (and the fleet's) registered now, each server's
+        only if it reads a changed field; then write the states they changed."""
+        index = self._listener_index
+        callbacks = [listener for listener, _ in index.get(None, {}).values()] if fleet else []
+        for server_id in server_ids:
+            if not (bucket := index.get(server_id)):
+                continue  # none left (its entities were removed since the notification)
+            fields = None if fields_of is None else fields_of(server_id)
+            callbacks.extend(
+                listener
+                for listener, reads in bucket.values()
+                if fields is None or reads is None or not reads.isdisjoint(fields)
+            )
         writes: list[StateWriter] = []
         self.deferred_writes = writes
         try:
-            for bucket, listener_id in calls:
-                if (listener := bucket.get(listener_id)) is None:
-                    continue  # removed since the notification
+            for update_callback in callbacks:
                 try:
-                    listener[0]()
+                    update_callback()
                 except Exception:
                     self.logger.exception(
-                        "Unexpected error updating listener %s for %s", id(listener), self.name
+                        "Unexpected error updating listener %s for %s",
+                        id(update_callback),
+                        self.name,
                     )
         finally:
             self.deferred_writes = None
@@ -274,6 +271,9 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
             except Exception:
                 self.logger.exception("Unexpected error writing the state of %s", entity)
 
-    def _fields_changed(self, server_id: int) -> frozenset[str] | None:
-        """Which fields of a changed server's data changed (``None``: its state, or unknown)."""
+    def _field_changes(self) -> FieldChanges | None:
+        """Which fields of a changed server's data changed, as of this notification (``None``:
+        unknown, every listener of a changed server is called). Called once per notification;
+        what it returns is asked per server when its pass runs, so it must keep the data it
+        compares (a later poll may have replaced the coordinator's by then)."""
         return None

@@ -56,7 +56,7 @@ from ..state import (
     server_changes,
     track_presence,
 )
-from .base import ServerDispatchCoordinator, entry_group, update_failed
+from .base import FieldChanges, ServerDispatchCoordinator, entry_group, update_failed
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         self._connection_frame_at: datetime | None = None
         """When this connection's last frame was applied (``None``: none yet, compared whole)."""
         self._notified: ServersData | None = None
-        """The data the entities were last told of (what ``_fields_changed`` compares with)."""
+        """The data the entities were last told of (what ``_field_changes`` compares with)."""
         self._told_data: ServersData | None = None
 
     @override
@@ -341,18 +341,25 @@ class NezhaServerCoordinator(ServerDispatchCoordinator[ServersData]):
         super().async_update_listeners()
 
     @override
-    def _fields_changed(self, server_id: int) -> frozenset[str] | None:
-        """The fields of the server that changed since the last notification (``server_changes``).
-
-        ``None`` when its state changed: listed or not, online or not (so its availability).
-        """
+    def _field_changes(self) -> FieldChanges | None:
+        """The fields of each server that changed since the last notification
+        (``server_changes``); ``None`` for a server whose state changed: listed or not, online
+        or not (so its availability)."""
         before, now = self._told_data, self.data
         if before is None or now is None:
             return None
-        old, new = before.servers.get(server_id), now.servers.get(server_id)
-        if old is None or new is None or before.is_online(server_id) != now.is_online(server_id):
-            return None
-        return server_changes(old, new)
+
+        def fields(server_id: int) -> frozenset[str] | None:
+            old, new = before.servers.get(server_id), now.servers.get(server_id)
+            if (
+                old is None
+                or new is None
+                or before.is_online(server_id) != now.is_online(server_id)
+            ):
+                return None
+            return server_changes(old, new)
+
+        return fields
 
     @callback
     def _async_raise_empty_issue(self) -> None:
