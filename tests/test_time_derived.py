@@ -12,6 +12,7 @@ from datetime import datetime
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from nezha_simulator import NezhaSimulator
@@ -68,3 +69,18 @@ async def test_nothing_waits_after_unload(
     await at(hass, freezer, "2025-12-01T00:00:01+00:00")
     assert state(hass, EXPIRY) == "unavailable"
     assert state(hass, END) == "unavailable"
+
+
+async def test_expiry_still_rolls_on_after_its_entity_id_changed(
+    hass: HomeAssistant, world: NezhaSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Changing the entity ID re-adds the same entity: it waits for its expiry again."""
+    await setup_entry(hass, entry_for(world, "v2", scopes=ALL_SCOPES))
+    renamed = "sensor.vps_billing"
+    er.async_get(hass).async_update_entity(EXPIRY, new_entity_id=renamed)
+    await hass.async_block_till_done()
+    assert state(hass, renamed) == "2025-11-29T16:00:00+00:00"
+
+    await at(hass, freezer, "2025-11-29T16:00:00+00:00")
+
+    assert state(hass, renamed) == "2025-12-30T16:00:00+00:00"

@@ -216,9 +216,15 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
 
     @override
     async def async_added_to_hass(self) -> None:
-        """Look at the data before Home Assistant writes the first state."""
+        """Look at the data before Home Assistant writes the first state.
+
+        Also when the same entity is added again (Home Assistant removes and re-adds it when the
+        user changes its entity ID): what it showed is shown anew, so the wait for the next
+        change with time, cancelled at the removal, starts again.
+        """
         await super().async_added_to_hass()
         self.async_on_remove(self._cancel_next_change)
+        self._shown = ()
         self._look()
 
     @callback

@@ -252,7 +252,8 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 if fields is None or reads is None or not reads.isdisjoint(fields)
             )
         writes: list[StateWriter] = []
-        self.deferred_writes = writes
+        # A listener may start a notification of its own: its pass writes, then this one goes on.
+        outer, self.deferred_writes = self.deferred_writes, writes
         try:
             for update_callback in callbacks:
                 try:
@@ -264,7 +265,7 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
                         self.name,
                     )
         finally:
-            self.deferred_writes = None
+            self.deferred_writes = outer
         for entity in writes:
             try:
                 entity.async_write_ha_state()
