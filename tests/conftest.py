@@ -68,12 +68,15 @@ async def mocked_entry_lifecycle(
 
     Entries still loaded at the end are unloaded here, while the mocks are in place: this fixture
     ends before ``hass``, which would otherwise unload them with the real code and log a traceback.
+    A reload still pending (saving options schedules one) runs first, with the mocks too: after
+    them it would set the entry up for real while the test tears down.
     """
     with (
         patch("custom_components.nezha.async_setup_entry", return_value=True) as setup,
         patch("custom_components.nezha.async_unload_entry", return_value=True) as unload,
     ):
         yield setup, unload
+        await hass.async_block_till_done()
         for loaded in hass.config_entries.async_loaded_entries(DOMAIN):
             assert await hass.config_entries.async_unload(loaded.entry_id)
 
