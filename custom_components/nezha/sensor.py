@@ -558,16 +558,18 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
     named "Billing: never expires", so the reason shows next to the unknown state."""
 
     entity_description: NezhaBillingSensorEntityDescription
+    _terms: Billing | None = None
+    """The terms as last looked at (``_state_from``): the name and the next change follow them."""
 
     @callback
     @override
     def _follow_rename(self) -> bool:
         """Switch the name's translation key when the terms start or stop never expiring."""
         renamed = super()._follow_rename()
-        billing = self.billing if self._attr_available else None
-        if billing is None:
+        terms = self._terms if self._attr_available else None
+        if terms is None:
             return renamed
-        description = BILLING_NEVER_EXPIRES if billing.never_expires else BILLING_EXPIRY
+        description = BILLING_NEVER_EXPIRES if terms.never_expires else BILLING_EXPIRY
         key = description.translation_key
         if key == self.translation_key:
             return renamed
@@ -576,31 +578,26 @@ class NezhaBillingSensor(NezhaServerEntity, SensorEntity):
         self._renamed()
         return True
 
-    @property
-    def billing(self) -> Billing | None:
-        """The terms in the latest note (None once the note no longer carries any)."""
-        return billing_now(self.server)
-
     @override
     def _state_from(self, source: Server) -> Shown:
         """The next expiry, rolled forward for auto-renewal; price, cycle, auto-renewal, and
-        whether it never expires."""
-        billing = billing_now(source)
-        if billing is None:
+        whether it never expires. The note is read once per look, with one "now"."""
+        self._terms = terms = billing_now(source)
+        if terms is None:
             return (True, None, None)
         attributes = {
-            "never_expires": billing.never_expires,
-            "amount": billing.amount,
-            "cycle": billing.cycle,
-            "auto_renewal": billing.auto_renewal,
+            "never_expires": terms.never_expires,
+            "amount": terms.amount,
+            "cycle": terms.cycle,
+            "auto_renewal": terms.auto_renewal,
         }
-        return (True, storable(billing.expiry), attributes)
+        return (True, storable(terms.expiry), attributes)
 
     @override
     def next_change(self) -> datetime | None:
         """An auto-renewing server's expiry: then it rolls on to the next one."""
-        billing = self.billing
-        return billing.expiry if billing is not None and billing.auto_renewal else None
+        terms = self._terms
+        return terms.expiry if terms is not None and terms.auto_renewal else None
 
 
 class NezhaCronLastRunSensor(NezhaActionEntity, SensorEntity):
