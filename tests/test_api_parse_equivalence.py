@@ -1,8 +1,7 @@
 """The faster server parsers read every input exactly as the careful ones before them did.
 
 The parsers of a server list run for every server of every poll and stream frame, so they take a
-fast path for well-typed fields and build the models positionally (``api/parsing.py``,
-``api/v0.py``, ``api/v1_parse.py``). The readers as they were before (main at 5703f24) are kept
+fast path for well-typed fields (``api/parsing.py``, ``api/v0.py``, ``api/v1_parse.py``). The readers as they were before (main at 5703f24) are kept
 below, only here, as the reference: hypothesis feeds both real-shaped servers (from the recorded
 real answers) with fields dropped or replaced by hostile values (wrong types, NaN, infinity,
 huge and negative integers, booleans, times out of UTC's range) and requires the same result,
