@@ -32,7 +32,6 @@ from .coordinator import (
     NezhaServerCoordinator,
     NezhaServicesCoordinator,
     ServerContext,
-    ServerDispatchCoordinator,
 )
 from .data import NezhaConfigEntry
 from .registry import (
@@ -149,11 +148,6 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     def _state_from(self, source: Any) -> Shown:
         """``(True, value, extra attributes)`` as ``source`` (from ``_state_source``) says."""
 
-    def _current(self) -> Shown:
-        """What the entity should show now, from the coordinators' data."""
-        source = self._state_source()
-        return UNAVAILABLE if source is None else self._state_from(source)
-
     def _show(self, shown: Shown) -> None:
         """Keep ``shown`` in the ``_attr_*`` Home Assistant reads when it writes the state."""
         before, self._shown = self._shown, shown
@@ -206,7 +200,8 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
     @callback
     def _look(self) -> bool:
         """Show what the data says now; whether anything shown (the name included) changed."""
-        shown = self._current()
+        source = self._state_source()
+        shown = UNAVAILABLE if source is None else self._state_from(source)
         changed = shown != self._shown
         if changed:
             self._show(shown)
@@ -267,11 +262,8 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         coordinator told every listener, when it is one that defers the writes."""
         if not self._look():
             return
-        coordinator = self.coordinator
-        if (
-            isinstance(coordinator, ServerDispatchCoordinator)
-            and (writes := coordinator.deferred_writes) is not None
-        ):
+        # Not isinstance: HA's coordinator classes are Protocols, slow to check per write.
+        if (writes := getattr(self.coordinator, "deferred_writes", None)) is not None:
             writes.append(self)
         else:
             self.async_write_ha_state()

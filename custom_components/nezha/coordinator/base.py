@@ -245,12 +245,14 @@ class ServerDispatchCoordinator[DataT](DataUpdateCoordinator[DataT]):
         for server_id in server_ids:
             if not (bucket := index.get(server_id)):
                 continue  # none left (its entities were removed since the notification)
-            fields = None if fields_of is None else fields_of(server_id)
-            callbacks.extend(
-                listener
-                for listener, reads in bucket.values()
-                if fields is None or reads is None or not reads.isdisjoint(fields)
-            )
+            if fields_of is None or (fields := fields_of(server_id)) is None:
+                callbacks += [listener for listener, _ in bucket.values()]
+            else:
+                callbacks += [
+                    listener
+                    for listener, reads in bucket.values()
+                    if reads is None or not reads.isdisjoint(fields)
+                ]
         writes: list[StateWriter] = []
         # A listener may start a notification of its own: its pass writes, then this one goes on.
         outer, self.deferred_writes = self.deferred_writes, writes
