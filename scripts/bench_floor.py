@@ -371,20 +371,29 @@ async def poll_floor(
     entry: Any,
     package_dir: str,
     *,
+    change: Callable[[], Awaitable[None]],
     poll: Callable[[], Awaitable[None]],
     writes: Callable[[], int],
     rounds: int,
     meter: GcMeter,
 ) -> dict[str, Any]:
-    """Count one changed ``poll``'s calls, then write the states it wrote with bare clones.
+    """Count one changed poll's calls, then time changed polls and the floor in turn.
 
-    The clones show the states before and after that poll in turn, so each round writes every
-    entity the poll wrote, each a change, as the poll did.
+    ``change`` has the dashboard change every server (untimed), ``poll`` polls it. The bare
+    clones show the states before and after the counted poll in turn, so each floor round writes
+    every entity a poll writes, each a change, as the poll did. Each round is a changed poll and
+    then the floor's writes: both meet the same machine and heap, so their ratio does not move
+    with how busy the machine was when either was taken.
     """
     entities = entry_entities(hass, entry)
     before = capture(entities)
     at = reported(hass, before)
-    counts = await count_calls(entities, package_dir, poll)
+
+    async def changed_poll() -> None:
+        await change()
+        await poll()
+
+    counts = await count_calls(entities, package_dir, changed_poll)
     written = set(written_since(hass, at))
     originals = [entity for entity in entities if entity.entity_id in written]
     after = capture(originals)
@@ -396,18 +405,32 @@ async def poll_floor(
 
     floor_counts = await count_calls([clone for clone, _ in pairs], package_dir, counted_write)
     same = sum(same_state(hass, clone, original_id) for clone, original_id in pairs)
-    start = writes()
+    floor_written = 0
     given: list[Span] = []
-    spans = await floor_writes(hass, pairs, (after, before), rounds, meter, given=given)
+    polls: list[Span] = []
+    spans: list[Span] = []
+    for round_ in range(rounds):
+        await change()
+        mark = meter.mark()
+        await poll()
+        polls.append(meter.since(mark))
+        start = writes()
+        # The clones show ``after`` now: even rounds write ``before``, odd rounds ``after``.
+        shown = (after, before) if round_ % 2 == 0 else (before, after)
+        spans += await floor_writes(hass, pairs, shown, 1, meter, given=given)
+        floor_written += writes() - start
     sensors = max(sum(is_sensor(entity) for entity in originals), 1)
     cpu, cpu_mean = median_mean(span.cpu for span in spans)
     collected, collected_mean = median_mean(span.gc for span in spans)
+    paired, paired_mean = median_mean(span.cpu for span in polls)
     return {
+        "paired_cpu_ms": paired * 1e3,
+        "paired_cpu_mean_ms": paired_mean * 1e3,
         "floor_cpu_ms": cpu * 1e3,
         "floor_cpu_mean_ms": cpu_mean * 1e3,
         "floor_gc_ms": collected * 1e3,
         "floor_gc_mean_ms": collected_mean * 1e3,
-        "floor_writes": (writes() - start) / rounds,
+        "floor_writes": floor_written / rounds,
         "floor_given_ms": median_mean(span.cpu for span in given)[0] * 1e3,
         "state_per_sensor": counts.state / sensors,
         "floor_state_per_sensor": floor_counts.state / sensors,

@@ -235,12 +235,21 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
 
             for name, change in (("unchanged", False), ("changed", True)):
                 result[f"{name}_kept_blocks"] = await kept_blocks(nezha_dir, partial(poll, change))
+
+            async def change_every_server() -> None:
+                await control(args.control, "/change")
+
+            async def refresh() -> None:
+                await servers.async_refresh()
+                await hass.async_block_till_done()
+
             # Last (its clones stay on the entry's platforms): HA's own cost for the same writes.
             result |= await poll_floor(
                 hass,
                 entry,
                 nezha_dir,
-                poll=partial(poll, True),
+                change=change_every_server,
+                poll=refresh,
                 writes=lambda: writes,
                 rounds=args.polls,
                 meter=meter,
@@ -340,7 +349,7 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
         lines.append((label, *(fmt.format(*(rows[name][k] for k in keys)) for name in names)))
 
     def ratio(row: dict[str, Any]) -> str:
-        return f"{row['changed_cpu_ms'] / row['floor_cpu_ms']:.2f}x"
+        return f"{row['paired_cpu_ms'] / row['floor_cpu_ms']:.2f}x"
 
     add("unchanged poll: loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("unchanged"))
     add("unchanged poll: state writes", "{:.0f}", "unchanged_writes")
@@ -354,17 +363,23 @@ def table(n: int, latency: float, rows: dict[str, dict[str, Any]], limits: dict[
     add("changed poll: full GC collections per 100", "{:.0f}", "changed_full_gc_per_100")
     add("changed poll: state writes", "{:.0f}", "changed_writes")
     add("changed poll: longest stretch of updates, ms", "{:.1f}", "changed_longest_stretch_ms")
-    add("floor: HA's loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("floor"))
+    add("in turn: changed poll, loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("paired"))
+    add("in turn: floor, HA's loop CPU ms, median / mean", "{:.1f} / {:.1f}", *cpu("floor"))
     add("floor: state writes", "{:.0f}", "floor_writes")
     add("floor: states identical to the poll's", "{:.0f}", "floor_same_states")
-    lines.append(("changed poll / floor (medians)", *(ratio(rows[name]) for name in names)))
+    lines.append(
+        ("in turn: changed poll / floor (medians)", *(ratio(rows[name]) for name in names))
+    )
     add("floor: giving the clones their values, ms", "{:.1f}", "floor_given_ms")
 
     def given_ratio(row: dict[str, Any]) -> str:
-        return f"{row['changed_cpu_ms'] / (row['floor_cpu_ms'] + row['floor_given_ms']):.2f}x"
+        return f"{row['paired_cpu_ms'] / (row['floor_cpu_ms'] + row['floor_given_ms']):.2f}x"
 
     lines.append(
-        ("changed poll / (floor + values given)", *(given_ratio(rows[name]) for name in names))
+        (
+            "in turn: changed poll / (floor + values given)",
+            *(given_ratio(rows[name]) for name in names),
+        )
     )
     add("SensorEntity.state per written sensor", "{:.2f}", "state_per_sensor")
     add("  the same, floor", "{:.2f}", "floor_state_per_sensor")

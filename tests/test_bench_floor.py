@@ -63,7 +63,8 @@ async def test_floor_clones_write_the_polls_states(
     config_entry: MockConfigEntry,
     bench_floor: ModuleType,
 ) -> None:
-    """One changed poll is counted; the clones write its states, once each per round."""
+    """One changed poll is counted; then each round polls a change and the clones write the
+    counted poll's states, once each (the poll's own writes are not the floor's)."""
     await setup_entry(hass, config_entry)
     writes = 0
 
@@ -74,16 +75,27 @@ async def test_floor_clones_write_the_polls_states(
 
     hass.bus.async_listen(EVENT_STATE_CHANGED, count)
 
+    changes = 0
+
+    async def change() -> None:
+        nonlocal changes
+        changes += 1
+        fleet.set_status(1, report=False, cpu=50 + changes, mem_used=20_000_000_000 + changes)
+        fleet.set_status(2, report=False, cpu=changes, load1=1.25 + changes)
+
+    polled_writes: list[int] = []
+
     async def changed_poll() -> None:
-        fleet.set_status(1, report=False, cpu=55.5, mem_used=20_000_000_000, load1=1.25)
-        fleet.set_status(2, report=False, cpu=7.5)
+        start = writes
         await poll(hass, freezer)
+        polled_writes.append(writes - start)
 
     meter = bench_floor.GcMeter()
     result = await bench_floor.poll_floor(
         hass,
         config_entry,
         PACKAGE,
+        change=change,
         poll=changed_poll,
         writes=lambda: writes,
         rounds=3,
@@ -91,7 +103,10 @@ async def test_floor_clones_write_the_polls_states(
     )
 
     written = result["counted_writes"]
-    assert written >= 4  # CPU and load of server 1, memory, CPU of server 2
+    assert written >= 4  # CPU and memory of server 1, CPU and load of server 2
+    assert changes == 4  # the counted poll's change, then one per round
+    assert polled_writes == [written] * 4  # every round's poll wrote as the counted one
+    assert result["paired_cpu_ms"] > 0
     assert result["floor_same_states"] == written
     assert result["floor_writes"] == written
     assert result["floor_state_per_sensor"] == 1.0  # HA's own write evaluates it once
