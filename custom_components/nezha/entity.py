@@ -262,7 +262,7 @@ class NezhaEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[Co
         coordinator told every listener, when it is one that defers the writes."""
         if not self._look():
             return
-        # Not isinstance: HA's coordinator classes are Protocols, slow to check per write.
+        # Not isinstance(): HA's coordinator derives from a Protocol, whose check is slow per write.
         if (writes := getattr(self.coordinator, "deferred_writes", None)) is not None:
             writes.append(self)
         else:
