@@ -227,21 +227,20 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
             result["kib_per_server"] = kept / 1024 / args.servers
             result["rss_mib"] = rss_mib()
 
-            async def poll(change: bool) -> None:
-                if change:
-                    await control(args.control, "/change")
-                await servers.async_refresh()
-                await hass.async_block_till_done()
-
-            for name, change in (("unchanged", False), ("changed", True)):
-                result[f"{name}_kept_blocks"] = await kept_blocks(nezha_dir, partial(poll, change))
-
             async def change_every_server() -> None:
                 await control(args.control, "/change")
 
             async def refresh() -> None:
                 await servers.async_refresh()
                 await hass.async_block_till_done()
+
+            async def poll(change: bool) -> None:
+                if change:
+                    await change_every_server()
+                await refresh()
+
+            for name, change in (("unchanged", False), ("changed", True)):
+                result[f"{name}_kept_blocks"] = await kept_blocks(nezha_dir, partial(poll, change))
 
             # Last (its clones stay on the entry's platforms): HA's own cost for the same writes.
             result |= await poll_floor(
